@@ -1,0 +1,49 @@
+# workflow_scheduler: every entry point a developer or CI needs.
+#   make demo    the main job: a throwaway cluster, schedules firing, notifications printed
+#   make test    every test layer (unit, in-database, pg_regress golden files, end-to-end)
+#   make bench   benchmarks; figures go to docs/benchmarks.md by hand
+# Each target first runs scripts/setup.sh, which installs what is missing, idempotently.
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+PGRX_TEST_DIR ?= /tmp/ws-pgrx-test
+ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo yes)
+
+.PHONY: setup install test test-unit test-pg test-e2e demo bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+install: setup
+ifeq ($(ROOT),yes)
+	cargo pgrx install --release --pg-config $(PG_CONFIG)
+else
+	cargo pgrx install --release --sudo --pg-config $(PG_CONFIG)
+endif
+
+test: setup test-unit test-pg test-e2e
+
+# Layer 1: the pure time logic, including every conformance vector.
+test-unit:
+	cargo test -p scheduler_core
+
+# Layer 2: #[pg_test] functions inside a pgrx-managed Postgres.
+test-pg: setup
+ifeq ($(ROOT),yes)
+	mkdir -p $(PGRX_TEST_DIR) && chown postgres:postgres $(PGRX_TEST_DIR)
+	cargo pgrx test pg15 --runas postgres --pgdata $(PGRX_TEST_DIR)/data
+else
+	cargo pgrx test pg15
+endif
+
+# Layers 3 and 4: pg_regress golden files and Rust end-to-end tests against a real cluster.
+test-e2e: install
+	bash scripts/e2e.sh
+
+demo: install
+	bash scripts/demo.sh
+
+bench: install
+	bash scripts/bench.sh
+
+clean:
+	cargo clean

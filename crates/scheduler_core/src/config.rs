@@ -1,0 +1,369 @@
+//! Validation of `schedule_config` and `context_data` (PRODUCT.md, "schedule_config keys").
+//!
+//! Everything a user can get wrong is caught here, before anything is written, with a message
+//! that names the key and says what was expected.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use serde_json::{Map, Value};
+
+use crate::cache::CronCache;
+use crate::cron::CronSchedule;
+use crate::error::ScheduleError;
+use crate::recurrence::{Recurrence, ScheduleKind};
+use crate::zone::{parse_timezone, resolve_local};
+
+/// Every key `schedule_config` may contain. Anything else is a typo and is rejected.
+pub const CONFIG_KEYS: [&str; 6] = [
+    "schedule_type",
+    "cron_expression",
+    "timezone",
+    "interval_seconds",
+    "scheduled_time",
+    "max_executions",
+];
+
+/// Keys of the trigger data that `context_data` may not use, so they keep their meaning.
+pub const RESERVED_TRIGGER_KEYS: [&str; 7] = [
+    "schedule_id",
+    "execution_id",
+    "triggered_at",
+    "workflow_id",
+    "scheduled_for",
+    "community_id",
+    "truncated",
+];
+
+/// The type-specific keys, and the schedule type each belongs to.
+const TYPE_KEYS: [(&str, ScheduleKind); 3] = [
+    ("cron_expression", ScheduleKind::Cron),
+    ("interval_seconds", ScheduleKind::Interval),
+    ("scheduled_time", ScheduleKind::OneTime),
+];
+
+/// A validated schedule configuration. Exactly the field of its kind is `Some`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleConfig {
+    pub kind: ScheduleKind,
+    /// Trimmed expression, for `cron`.
+    pub cron_expression: Option<String>,
+    /// At least 1, for `interval`.
+    pub interval_seconds: Option<i32>,
+    /// In the future at validation time, for `one_time`.
+    pub scheduled_time: Option<DateTime<Utc>>,
+    /// Canonical IANA name.
+    pub timezone: String,
+    /// At least 1, or `None` for unlimited.
+    pub max_executions: Option<i32>,
+}
+
+impl ScheduleConfig {
+    /// The occurrences of this schedule. `anchor` is the interval anchor (the creation time,
+    /// or the update time after a config change); other kinds ignore it.
+    pub fn recurrence(
+        &self,
+        cache: &mut CronCache,
+        anchor: DateTime<Utc>,
+    ) -> Result<Recurrence, ScheduleError> {
+        match self.kind {
+            ScheduleKind::Cron => {
+                let expr = self
+                    .cron_expression
+                    .as_deref()
+                    .ok_or(ScheduleError::MissingField("cron_expression"))?;
+                let schedule = cache.get_or_parse(expr)?;
+                Ok(Recurrence::Cron {
+                    schedule,
+                    tz: self.tz()?,
+                })
+            }
+            ScheduleKind::Interval => {
+                let every = self
+                    .interval_seconds
+                    .ok_or(ScheduleError::MissingField("interval_seconds"))?;
+                Ok(Recurrence::Interval {
+                    every_seconds: i64::from(every),
+                    anchor,
+                })
+            }
+            ScheduleKind::OneTime => {
+                let at = self
+                    .scheduled_time
+                    .ok_or(ScheduleError::MissingField("scheduled_time"))?;
+                Ok(Recurrence::OneTime { at })
+            }
+        }
+    }
+
+    /// The schedule's time zone.
+    pub fn tz(&self) -> Result<Tz, ScheduleError> {
+        parse_timezone(&self.timezone)
+    }
+}
+
+/// Validates a `schedule_config` object.
+///
+/// `default_timezone` applies when `timezone` is absent (the `workflow_scheduler.timezone`
+/// setting); `now` decides whether a one-time schedule is in the future and whether a cron
+/// expression ever fires again.
+pub fn validate_config(
+    config: &Value,
+    default_timezone: &str,
+    now: DateTime<Utc>,
+) -> Result<ScheduleConfig, ScheduleError> {
+    let object = config.as_object().ok_or_else(|| {
+        invalid(format!(
+            "schedule_config must be a JSON object, got {}",
+            json_type(config)
+        ))
+    })?;
+    if let Some(unknown) = object
+        .keys()
+        .find(|key| !CONFIG_KEYS.contains(&key.as_str()))
+    {
+        return Err(invalid(format!(
+            "unknown key '{unknown}' (allowed keys: {})",
+            CONFIG_KEYS.join(", ")
+        )));
+    }
+
+    let kind = match present(object, "schedule_type") {
+        None => {
+            return Err(invalid(
+                "schedule_type required (cron, interval or one_time)".to_string(),
+            ))
+        }
+        Some(value) => ScheduleKind::parse(as_str(value, "schedule_type")?)?,
+    };
+
+    let timezone = match present(object, "timezone") {
+        Some(value) => as_str(value, "timezone")?,
+        None => default_timezone,
+    };
+    let tz = parse_timezone(timezone)?;
+
+    let max_executions = match present(object, "max_executions") {
+        Some(value) => Some(positive_i32(value, "max_executions")?),
+        None => None,
+    };
+
+    for (key, owner) in TYPE_KEYS {
+        if owner != kind && present(object, key).is_some() {
+            return Err(invalid(format!(
+                "{key} does not apply to schedule_type {kind} (it belongs to schedule_type {owner})"
+            )));
+        }
+    }
+
+    let mut validated = ScheduleConfig {
+        kind,
+        cron_expression: None,
+        interval_seconds: None,
+        scheduled_time: None,
+        timezone: tz.name().to_string(),
+        max_executions,
+    };
+
+    match kind {
+        ScheduleKind::Cron => {
+            let value = present(object, "cron_expression")
+                .ok_or(ScheduleError::MissingField("cron_expression"))?;
+            let expr = as_str(value, "cron_expression")?.trim();
+            let schedule = CronSchedule::parse(expr)?;
+            if schedule.next_after(now, tz).is_none() {
+                return Err(ScheduleError::InvalidCron(format!("'{expr}' never fires")));
+            }
+            validated.cron_expression = Some(expr.to_string());
+        }
+        ScheduleKind::Interval => {
+            let value = present(object, "interval_seconds")
+                .ok_or(ScheduleError::MissingField("interval_seconds"))?;
+            validated.interval_seconds = Some(positive_i32(value, "interval_seconds")?);
+        }
+        ScheduleKind::OneTime => {
+            let value = present(object, "scheduled_time")
+                .ok_or(ScheduleError::MissingField("scheduled_time"))?;
+            let at = parse_scheduled_time(as_str(value, "scheduled_time")?, tz)?;
+            if at <= now {
+                return Err(ScheduleError::ScheduledTimeInPast);
+            }
+            validated.scheduled_time = Some(at);
+        }
+    }
+    Ok(validated)
+}
+
+/// Validates `context_data`: a JSON object that uses none of [`RESERVED_TRIGGER_KEYS`].
+pub fn validate_context_data(ctx: &Value) -> Result<(), ScheduleError> {
+    let object = ctx.as_object().ok_or_else(|| {
+        invalid(format!(
+            "context_data must be a JSON object, got {}",
+            json_type(ctx)
+        ))
+    })?;
+    if let Some(key) = object
+        .keys()
+        .find(|key| RESERVED_TRIGGER_KEYS.contains(&key.as_str()))
+    {
+        return Err(invalid(format!(
+            "context_data key '{key}' is reserved for the trigger data (reserved keys: {})",
+            RESERVED_TRIGGER_KEYS.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Parses an ISO 8601 `scheduled_time`.
+///
+/// Accepted: `2024-12-25T15:30:00`, with optional fractional seconds, `15:30` without
+/// seconds, a space instead of `T`, an offset `Z`, `+02:00`, `+0200` or `+02`, and a bare
+/// date `2024-12-25` (local midnight). Without an offset the time is local in `tz`: a time in
+/// a DST gap means the first instant after the gap, a repeated time its first pass.
+/// Sub-microsecond digits are dropped (Postgres keeps microseconds).
+pub fn parse_scheduled_time(text: &str, tz: Tz) -> Result<DateTime<Utc>, ScheduleError> {
+    let text = text.trim();
+    let unparseable = || {
+        invalid(format!(
+            "scheduled_time '{text}' is not an ISO 8601 timestamp (expected e.g. \
+             2024-12-25T15:30:00, 2024-12-25T15:30:00Z, 2024-12-25T15:30:00+02:00 or 2024-12-25)"
+        ))
+    };
+    let (local, offset) = split_timestamp(text).ok_or_else(unparseable)?;
+    let instant = match offset {
+        Some(offset) => offset
+            .from_local_datetime(&local)
+            .single()
+            .map(|t| t.with_timezone(&Utc)),
+        None => resolve_local(tz, local),
+    }
+    .ok_or_else(unparseable)?;
+    // Postgres stores microseconds; drop the rest so the stored value is what was checked.
+    let micros_only = instant.nanosecond() / 1_000 * 1_000;
+    Ok(instant.with_nanosecond(micros_only).unwrap_or(instant))
+}
+
+/// Splits an ISO 8601 text into its local date-time and optional offset.
+fn split_timestamp(text: &str) -> Option<(NaiveDateTime, Option<FixedOffset>)> {
+    let date_text = text.get(..10)?;
+    if !is_iso_date(date_text) {
+        return None;
+    }
+    let date = NaiveDate::parse_from_str(date_text, "%Y-%m-%d").ok()?;
+    let rest = &text[10..];
+    if rest.is_empty() {
+        return Some((date.and_time(NaiveTime::MIN), None));
+    }
+    let mut rest_chars = rest.chars();
+    if !matches!(rest_chars.next(), Some('T' | 't' | ' ')) {
+        return None;
+    }
+    let time_and_offset = rest_chars.as_str();
+    let (time_text, offset) = if let Some(time) = time_and_offset
+        .strip_suffix('Z')
+        .or_else(|| time_and_offset.strip_suffix('z'))
+    {
+        (time, Some(FixedOffset::east_opt(0)?))
+    } else if let Some(sign_at) = time_and_offset.find(['+', '-']) {
+        let offset = parse_offset(&time_and_offset[sign_at..])?;
+        (&time_and_offset[..sign_at], Some(offset))
+    } else {
+        (time_and_offset, None)
+    };
+    let time = NaiveTime::parse_from_str(time_text, "%H:%M:%S%.f")
+        .or_else(|_| NaiveTime::parse_from_str(time_text, "%H:%M"))
+        .ok()?;
+    // chrono reads second 60 as a leap second; a schedule has no use for one.
+    if time.nanosecond() >= 1_000_000_000 {
+        return None;
+    }
+    Some((date.and_time(time), offset))
+}
+
+fn is_iso_date(text: &str) -> bool {
+    text.bytes().enumerate().all(|(i, b)| {
+        if i == 4 || i == 7 {
+            b == b'-'
+        } else {
+            b.is_ascii_digit()
+        }
+    })
+}
+
+/// `+HH:MM`, `+HHMM` or `+HH` (and `-`).
+fn parse_offset(text: &str) -> Option<FixedOffset> {
+    let sign = match text.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits: String = text[1..].chars().filter(|c| *c != ':').collect();
+    let colon_ok = match text[1..].find(':') {
+        None => true,
+        Some(at) => at == 2 && text[1..].matches(':').count() == 1,
+    };
+    if !colon_ok || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (hours, minutes) = match digits.len() {
+        2 => (digits.parse::<i32>().ok()?, 0),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
+        _ => return None,
+    };
+    if hours > 23 || minutes > 59 {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
+}
+
+/// The value of `key`, treating JSON null as absent.
+fn present<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    object.get(key).filter(|value| !value.is_null())
+}
+
+fn as_str<'a>(value: &'a Value, key: &str) -> Result<&'a str, ScheduleError> {
+    value
+        .as_str()
+        .ok_or_else(|| invalid(format!("{key} must be a string, got {}", json_type(value))))
+}
+
+/// An integer from 1 to i32::MAX (the column type).
+fn positive_i32(value: &Value, key: &str) -> Result<i32, ScheduleError> {
+    let Value::Number(number) = value else {
+        return Err(invalid(format!(
+            "{key} must be an integer, got {}",
+            json_type(value)
+        )));
+    };
+    if let Some(n) = number.as_i64() {
+        if n < 1 {
+            return Err(invalid(format!("{key} must be at least 1, got {n}")));
+        }
+        return i32::try_from(n)
+            .map_err(|_| invalid(format!("{key} must be at most {}, got {n}", i32::MAX)));
+    }
+    if number.is_u64() {
+        return Err(invalid(format!(
+            "{key} must be at most {}, got {number}",
+            i32::MAX
+        )));
+    }
+    Err(invalid(format!("{key} must be an integer, got {number}")))
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn invalid(what: String) -> ScheduleError {
+    ScheduleError::InvalidConfig(what)
+}

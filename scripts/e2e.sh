@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Layers 3 and 4 of `make test`: starts a throwaway cluster that preloads the installed
+# extension, runs the pg_regress golden files in pg_test/, then the Rust end-to-end tests in
+# tests/, and always stops the cluster. Expects `make install` to have run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_REGRESS=/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress
+dir=${WS_E2E_DIR:-/tmp/ws-e2e}
+port=${WS_E2E_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+
+trap 'bash scripts/cluster.sh stop "$dir"' EXIT
+bash scripts/cluster.sh start "$dir" "$port" \
+  "workflow_scheduler.database_name = 'ws_e2e'" \
+  "workflow_scheduler.poll_interval = '200ms'"
+
+echo "== pg_regress golden files (pg_test/)"
+regress_out="$dir/regress"
+mkdir -p "$regress_out"
+[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$regress_out"
+tests=$(cd pg_test/sql && ls *.sql | sed 's/\.sql$//' | sort)
+as_pg=()
+[ "$(id -u)" -eq 0 ] && as_pg=(runuser -u postgres --)
+# As root, pg_regress runs as postgres: it reads pg_test/ in place and writes to $regress_out.
+if ! "${as_pg[@]}" "$PG_REGRESS" --inputdir=pg_test --outputdir="$regress_out" \
+    --host="$dir" --port="$port" --user=postgres --use-existing --dbname=ws_regress $tests; then
+  cat "$regress_out/regression.diffs" 2>/dev/null || true
+  exit 1
+fi
+
+echo "== end-to-end tests (tests/)"
+createdb_bin=/usr/lib/postgresql/15/bin/createdb
+"${as_pg[@]}" "$createdb_bin" -h "$dir" -p "$port" -U postgres ws_e2e
+WS_E2E_HOST="$dir" WS_E2E_PORT="$port" WS_E2E_DB=ws_e2e \
+  cargo test --release --test e2e -- --test-threads=1

@@ -1,0 +1,116 @@
+-- workflow_scheduler schema: schedules, their execution history and the audit log.
+-- Loaded first (bootstrap); the Rust functions are created after it.
+
+CREATE TABLE workflow_scheduler.workflow_schedules (
+    id                 bigserial PRIMARY KEY,
+    schedule_id        uuid NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+    workflow_id        uuid NOT NULL,
+
+    schedule_type      text NOT NULL,
+    cron_expression    text,
+    interval_seconds   integer,
+    scheduled_time     timestamptz,
+    timezone           text NOT NULL DEFAULT 'UTC',
+    -- Interval schedules fire at anchor_at + k * interval_seconds (k >= 1): no drift.
+    anchor_at          timestamptz NOT NULL DEFAULT now(),
+
+    is_active          boolean NOT NULL DEFAULT true,
+    next_execution_at  timestamptz,
+    last_execution_at  timestamptz,
+    last_execution_id  uuid,
+
+    max_executions     integer,
+    execution_count    integer NOT NULL DEFAULT 0,
+
+    context_data       jsonb NOT NULL DEFAULT '{}',
+
+    community_id       bigint,
+    created_by         bigint,
+    updated_by         bigint,
+    owner_role         name NOT NULL DEFAULT current_user,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    updated_at         timestamptz NOT NULL DEFAULT now(),
+
+    CONSTRAINT schedule_type_known
+        CHECK (schedule_type IN ('cron', 'interval', 'one_time')),
+    CONSTRAINT cron_has_only_an_expression
+        CHECK (schedule_type <> 'cron'
+               OR (cron_expression IS NOT NULL AND interval_seconds IS NULL AND scheduled_time IS NULL)),
+    CONSTRAINT interval_has_only_positive_seconds
+        CHECK (schedule_type <> 'interval'
+               OR (interval_seconds >= 1 AND cron_expression IS NULL AND scheduled_time IS NULL)),
+    CONSTRAINT one_time_has_only_a_time
+        CHECK (schedule_type <> 'one_time'
+               OR (scheduled_time IS NOT NULL AND cron_expression IS NULL AND interval_seconds IS NULL)),
+    CONSTRAINT active_schedule_has_next_time
+        CHECK (NOT is_active OR next_execution_at IS NOT NULL),
+    CONSTRAINT max_executions_positive
+        CHECK (max_executions IS NULL OR max_executions >= 1),
+    CONSTRAINT execution_count_not_negative
+        CHECK (execution_count >= 0),
+    CONSTRAINT context_data_is_object
+        CHECK (jsonb_typeof(context_data) = 'object')
+);
+
+CREATE INDEX workflow_schedules_workflow_id_idx ON workflow_scheduler.workflow_schedules (workflow_id);
+CREATE INDEX workflow_schedules_schedule_type_idx ON workflow_scheduler.workflow_schedules (schedule_type);
+-- The due pass and the worker's sleep computation read only this index.
+CREATE INDEX workflow_schedules_due_idx ON workflow_scheduler.workflow_schedules (next_execution_at)
+    WHERE is_active;
+
+CREATE TABLE workflow_scheduler.workflow_schedule_executions (
+    execution_id   uuid PRIMARY KEY,
+    schedule_id    uuid NOT NULL REFERENCES workflow_scheduler.workflow_schedules (schedule_id),
+    workflow_id    uuid NOT NULL,
+    scheduled_for  timestamptz NOT NULL,
+    triggered_at   timestamptz NOT NULL,
+    status         text NOT NULL,
+    -- Occurrences older than scheduled_for that were skipped in favour of this one.
+    coalesced      integer NOT NULL DEFAULT 0,
+    trigger_data   jsonb NOT NULL,
+    CONSTRAINT execution_status_known
+        CHECK (status IN ('triggered', 'missed', 'completed', 'failed')),
+    -- Each occurrence fires at most once, whoever runs the due pass.
+    CONSTRAINT one_execution_per_occurrence UNIQUE (schedule_id, scheduled_for)
+);
+
+CREATE TABLE workflow_scheduler.audit_log (
+    id            bigserial PRIMARY KEY,
+    logged_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    event_type    text NOT NULL,
+    community_id  bigint,
+    user_id       bigint,
+    action        text NOT NULL,
+    result        text NOT NULL,
+    details       jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT audit_event_type_known CHECK (event_type IN ('AUDIT', 'SYSTEM', 'ERROR'))
+);
+
+CREATE INDEX audit_log_logged_at_idx ON workflow_scheduler.audit_log (logged_at);
+
+-- The JSON shape every schedule function returns (the seed's result dictionary).
+CREATE FUNCTION workflow_scheduler.schedule_to_json(s workflow_scheduler.workflow_schedules)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT jsonb_build_object(
+        'schedule_id',       s.schedule_id,
+        'workflow_id',       s.workflow_id,
+        'schedule_type',     s.schedule_type,
+        'cron_expression',   s.cron_expression,
+        'interval_seconds',  s.interval_seconds,
+        'scheduled_time',    s.scheduled_time,
+        'timezone',          s.timezone,
+        'is_active',         s.is_active,
+        'next_execution_at', s.next_execution_at,
+        'last_execution_at', s.last_execution_at,
+        'last_execution_id', s.last_execution_id,
+        'max_executions',    s.max_executions,
+        'execution_count',   s.execution_count,
+        'context_data',      s.context_data,
+        'community_id',      s.community_id,
+        'created_by',        s.created_by,
+        'created_at',        s.created_at,
+        'updated_at',        s.updated_at
+    )
+$$;

@@ -1,0 +1,62 @@
+//! The one place where errors become Postgres ERRORs with real SQLSTATEs.
+//!
+//! A `#[pg_extern]` returning `Result` would report SQLSTATE 22000 for everything, so every
+//! user-facing failure goes through `raise` instead.
+
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+use scheduler_core::ScheduleError;
+
+/// Errors the SQL layer raises: the pure layer's validation errors plus lookups.
+#[derive(Debug)]
+pub enum ApiError {
+    Invalid(ScheduleError),
+    NotFound(String),
+}
+
+impl From<ScheduleError> for ApiError {
+    fn from(err: ScheduleError) -> Self {
+        ApiError::Invalid(err)
+    }
+}
+
+impl ApiError {
+    fn sqlstate(&self) -> PgSqlErrorCode {
+        match self {
+            ApiError::Invalid(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, // 22023
+            ApiError::NotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,          // P0002
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::Invalid(err) => err.to_string(),
+            ApiError::NotFound(id) => format!("Schedule not found: {id}"),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+/// Raises `err` as an ERROR; the transaction aborts, so nothing the call wrote survives.
+pub fn raise(err: ApiError) -> ! {
+    pgrx::ereport!(PgLogLevel::ERROR, err.sqlstate(), err.message());
+    unreachable!("ereport(ERROR) does not return")
+}
+
+/// Unwraps a result or raises its error.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T, E: Into<ApiError>> OrRaise<T> for Result<T, E> {
+    fn or_raise(self) -> T {
+        match self {
+            Ok(value) => value,
+            Err(err) => raise(err.into()),
+        }
+    }
+}

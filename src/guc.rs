@@ -1,0 +1,122 @@
+//! Every `workflow_scheduler.*` setting, registered in one place, with typed accessors.
+
+use std::ffi::CStr;
+
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+
+static DATABASE_NAME: GucSetting<Option<std::ffi::CString>> =
+    GucSetting::<Option<std::ffi::CString>>::new(Some(c"postgres"));
+static ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
+static POLL_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(1000);
+static GRACE_PERIOD_S: GucSetting<i32> = GucSetting::<i32>::new(15 * 60);
+static BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(1000);
+static NOTIFY_CHANNEL: GucSetting<Option<std::ffi::CString>> =
+    GucSetting::<Option<std::ffi::CString>>::new(Some(c"workflow_scheduler"));
+static DEFAULT_TIMEZONE: GucSetting<Option<std::ffi::CString>> =
+    GucSetting::<Option<std::ffi::CString>>::new(Some(c"UTC"));
+
+/// Registers the settings. `database_name` is a postmaster setting, so it is only defined
+/// while `shared_preload_libraries` is being processed; the others are always defined so
+/// that SQL functions see them in any backend.
+pub fn init(preloading: bool) {
+    if preloading {
+        GucRegistry::define_string_guc(
+            c"workflow_scheduler.database_name",
+            c"Database the scheduler worker connects to.",
+            c"The extension must be created in this database.",
+            &DATABASE_NAME,
+            GucContext::Postmaster,
+            GucFlags::default(),
+        );
+    }
+    GucRegistry::define_bool_guc(
+        c"workflow_scheduler.enabled",
+        c"Whether the scheduler worker fires due schedules.",
+        c"When off, the worker stays connected but runs no due pass.",
+        &ENABLED,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"workflow_scheduler.poll_interval",
+        c"Longest time the worker sleeps between due passes.",
+        c"The worker also wakes at the earliest next_execution_at, and at once when a sooner schedule is committed.",
+        &POLL_INTERVAL_MS,
+        10,
+        3_600_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"workflow_scheduler.grace_period",
+        c"How late an occurrence may still fire.",
+        c"An occurrence older than this is recorded as missed instead of fired.",
+        &GRACE_PERIOD_S,
+        0,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"workflow_scheduler.batch_size",
+        c"Most schedules one due-pass transaction claims.",
+        c"Larger batches fire bursts faster; smaller ones keep transactions short.",
+        &BATCH_SIZE,
+        1,
+        1_000_000,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"workflow_scheduler.notify_channel",
+        c"NOTIFY channel that receives trigger payloads.",
+        c"Workflow engines LISTEN on this channel.",
+        &NOTIFY_CHANNEL,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"workflow_scheduler.timezone",
+        c"Default IANA time zone for schedules that name none.",
+        c"Used by schedule_add and schedule_update when schedule_config has no timezone key.",
+        &DEFAULT_TIMEZONE,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+}
+
+fn string_or(setting: &GucSetting<Option<std::ffi::CString>>, fallback: &CStr) -> String {
+    setting
+        .get()
+        .unwrap_or_else(|| fallback.to_owned())
+        .to_string_lossy()
+        .into_owned()
+}
+
+pub fn database_name() -> String {
+    string_or(&DATABASE_NAME, c"postgres")
+}
+
+pub fn enabled() -> bool {
+    ENABLED.get()
+}
+
+pub fn poll_interval() -> std::time::Duration {
+    std::time::Duration::from_millis(POLL_INTERVAL_MS.get().max(1) as u64)
+}
+
+pub fn grace_period() -> chrono::Duration {
+    chrono::Duration::seconds(GRACE_PERIOD_S.get() as i64)
+}
+
+pub fn batch_size() -> i64 {
+    BATCH_SIZE.get() as i64
+}
+
+pub fn notify_channel() -> String {
+    string_or(&NOTIFY_CHANNEL, c"workflow_scheduler")
+}
+
+pub fn default_timezone() -> String {
+    string_or(&DEFAULT_TIMEZONE, c"UTC")
+}

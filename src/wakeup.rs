@@ -1,0 +1,92 @@
+//! Waking the worker early: shared memory holds the worker's latch and when it plans to wake.
+//!
+//! A backend that commits a schedule due before that planned time sets the worker's latch, so a
+//! new schedule fires on time even when the poll interval is long. The latch is set from a
+//! commit callback: waking the worker before commit would let it look before the row is visible.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
+
+use chrono::{DateTime, Utc};
+use pgrx::prelude::*;
+use pgrx::{pg_shmem_init, register_xact_callback, PgAtomic, PgXactCallbackEvent};
+
+/// `pgprocno` of the running worker, or -1.
+static WORKER_PROCNO: PgAtomic<AtomicI32> = unsafe { PgAtomic::new(c"workflow_scheduler_worker_procno") };
+/// Unix microseconds at which the worker plans to wake; `i64::MAX` while it is running a pass,
+/// so that any commit during a pass sets the latch and the worker looks again.
+static WORKER_WAKE_AT: PgAtomic<AtomicI64> = unsafe { PgAtomic::new(c"workflow_scheduler_wake_at") };
+
+/// True in processes forked from a postmaster that preloaded the library.
+static SHMEM_READY: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// The earliest next time committed by the current transaction, in Unix microseconds.
+    static PENDING_WAKE: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
+/// Called from `_PG_init` while `shared_preload_libraries` is processed.
+pub fn init_shared_memory() {
+    pg_shmem_init!(WORKER_PROCNO = AtomicI32::new(-1));
+    pg_shmem_init!(WORKER_WAKE_AT = AtomicI64::new(i64::MAX));
+    SHMEM_READY.store(true, Ordering::Relaxed);
+}
+
+/// Asks for the worker to be woken when this transaction commits, if `next` is sooner than it
+/// planned to wake.
+pub fn wake_worker_on_commit(next: DateTime<Utc>) {
+    if !SHMEM_READY.load(Ordering::Relaxed) {
+        return;
+    }
+    let next = next.timestamp_micros();
+    let first_in_transaction = PENDING_WAKE.with(|pending| {
+        let first = pending.get().is_none();
+        pending.set(Some(pending.get().map_or(next, |p| p.min(next))));
+        first
+    });
+    if first_in_transaction {
+        register_xact_callback(PgXactCallbackEvent::Commit, || {
+            if let Some(at) = PENDING_WAKE.with(Cell::take) {
+                wake_if_sooner(at);
+            }
+        });
+        register_xact_callback(PgXactCallbackEvent::Abort, || {
+            PENDING_WAKE.with(Cell::take);
+        });
+    }
+}
+
+fn wake_if_sooner(at_unix_micros: i64) {
+    if at_unix_micros >= WORKER_WAKE_AT.get().load(Ordering::Acquire) {
+        return;
+    }
+    let procno = WORKER_PROCNO.get().load(Ordering::Acquire);
+    if procno < 0 {
+        return;
+    }
+    // A stale procno can only cause a spurious wake-up of another process, which is harmless.
+    unsafe {
+        let proc = (*pg_sys::ProcGlobal).allProcs.add(procno as usize);
+        pg_sys::SetLatch(&mut (*proc).procLatch);
+    }
+}
+
+/// Worker side: publish this process's latch.
+pub fn register_worker() {
+    let procno = unsafe { (*pg_sys::MyProc).pgprocno };
+    WORKER_PROCNO.get().store(procno, Ordering::Release);
+}
+
+pub fn unregister_worker() {
+    WORKER_PROCNO.get().store(-1, Ordering::Release);
+}
+
+/// Worker side: a pass is running; every commit from now on wakes it again.
+pub fn mark_worker_busy() {
+    WORKER_WAKE_AT.get().store(i64::MAX, Ordering::Release);
+}
+
+/// Worker side: it will sleep until `at` unless woken.
+pub fn mark_worker_sleeping_until(at: DateTime<Utc>) {
+    WORKER_WAKE_AT.get().store(at.timestamp_micros(), Ordering::Release);
+}

@@ -1,0 +1,171 @@
+//! The background worker: sleeps until the next schedule is due (or the poll interval passes,
+//! or a backend commits a sooner schedule), then runs due passes until nothing more is due.
+//!
+//! It keeps no per-schedule state: each pass reads what it needs from the table, and the only
+//! memory that lives across passes is the bounded cron-expression cache.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use serde_json::json;
+
+use crate::audit::{AuditEvent, EventType};
+use crate::due_pass::{run_batch, PassSettings};
+use crate::time_conv::to_utc;
+use crate::{guc, wakeup};
+
+/// How long the postmaster waits before restarting a worker that crashed.
+const RESTART_DELAY: Duration = Duration::from_secs(5);
+
+/// Registers the worker; called from `_PG_init` while preloading.
+pub fn register() {
+    BackgroundWorkerBuilder::new("workflow_scheduler worker")
+        .set_type("workflow_scheduler")
+        .set_library("workflow_scheduler")
+        .set_function("workflow_scheduler_worker_main")
+        .enable_spi_access()
+        // Only on a primary: a standby starts it after promotion.
+        .set_start_time(BgWorkerStartTime::RecoveryFinished)
+        .set_restart_time(Some(RESTART_DELAY))
+        .load();
+}
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    BackgroundWorker::connect_worker_to_spi(Some(&guc::database_name()), None);
+    wakeup::register_worker();
+
+    let mut started = false;
+    let mut said_waiting = false;
+    loop {
+        if BackgroundWorker::sighup_received() {
+            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+        }
+        wakeup::mark_worker_busy();
+        let sleep = if !extension_exists() {
+            if !said_waiting {
+                pgrx::log!(
+                    "workflow_scheduler: extension not created in database \"{}\" yet; the worker waits for CREATE EXTENSION",
+                    guc::database_name()
+                );
+                said_waiting = true;
+            }
+            started = false;
+            guc::poll_interval()
+        } else {
+            said_waiting = false;
+            if !started {
+                BackgroundWorker::transaction(|| system_event("scheduler_start"));
+                started = true;
+            }
+            if guc::enabled() {
+                run_until_drained();
+            }
+            time_until_next_due()
+        };
+        if stop_requested() || !BackgroundWorker::wait_latch(Some(sleep)) {
+            break;
+        }
+    }
+    if started && extension_exists() {
+        BackgroundWorker::transaction(|| system_event("scheduler_stop"));
+    }
+    wakeup::unregister_worker();
+    // Exit code 1 asks the postmaster to restart us after RESTART_DELAY, so a worker stopped
+    // with pg_terminate_backend() comes back; during shutdown nothing is restarted anyway.
+    unsafe { pg_sys::proc_exit(1) };
+}
+
+/// Runs batches, one transaction each, until a batch comes back short or SIGTERM arrives.
+/// Each batch commits on its own, so its NOTIFYs go out without waiting for the rest.
+fn run_until_drained() {
+    loop {
+        let settings = PassSettings {
+            now: Utc::now(),
+            grace: guc::grace_period(),
+            batch_size: guc::batch_size(),
+            channel: guc::notify_channel(),
+        };
+        let report = BackgroundWorker::transaction(|| {
+            let report = run_batch(&settings);
+            if report.claimed > 0 {
+                AuditEvent {
+                    event_type: EventType::System,
+                    community_id: None,
+                    user_id: None,
+                    action: "scheduler_job_executed",
+                    result: "SUCCESS",
+                    details: vec![
+                        ("claimed", json!(report.claimed)),
+                        ("fired", json!(report.fired.len())),
+                        ("missed", json!(report.missed)),
+                        ("deactivated_broken", json!(report.broken)),
+                    ],
+                }
+                .record();
+            }
+            report
+        });
+        if (report.claimed as i64) < settings.batch_size || stop_requested() {
+            return;
+        }
+    }
+}
+
+/// Set once SIGTERM arrived; pgrx's flag is cleared when read, so it is latched here.
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+fn stop_requested() -> bool {
+    if BackgroundWorker::sigterm_received() {
+        STOP_REQUESTED.store(true, Ordering::Relaxed);
+    }
+    STOP_REQUESTED.load(Ordering::Relaxed)
+}
+
+/// Sleep until the earliest active schedule is due, at most the poll interval.
+fn time_until_next_due() -> Duration {
+    let poll = guc::poll_interval();
+    let earliest = BackgroundWorker::transaction(|| {
+        Spi::get_one::<TimestampWithTimeZone>(
+            "SELECT min(next_execution_at) FROM workflow_scheduler.workflow_schedules WHERE is_active",
+        )
+        .ok()
+        .flatten()
+        .and_then(to_utc)
+    });
+    let now = Utc::now();
+    let wake_at: DateTime<Utc> = match earliest {
+        Some(at) if at <= now => now,
+        Some(at) => at.min(now + chrono::Duration::from_std(poll).unwrap_or_default()),
+        None => now + chrono::Duration::from_std(poll).unwrap_or_default(),
+    };
+    wakeup::mark_worker_sleeping_until(wake_at);
+    (wake_at - now).to_std().unwrap_or_default()
+}
+
+fn extension_exists() -> bool {
+    BackgroundWorker::transaction(|| unsafe {
+        pg_sys::get_extension_oid(c"workflow_scheduler".as_ptr(), true) != pg_sys::InvalidOid
+    })
+}
+
+fn system_event(action: &'static str) {
+    AuditEvent {
+        event_type: EventType::System,
+        community_id: None,
+        user_id: None,
+        action,
+        result: "SUCCESS",
+        details: vec![
+            ("database", json!(guc::database_name())),
+            ("pid", json!(unsafe { pg_sys::MyProcPid })),
+        ],
+    }
+    .record();
+}

@@ -1,0 +1,475 @@
+//! End-to-end tests against a real cluster that preloads workflow_scheduler, with a real
+//! LISTEN client. `scripts/e2e.sh` starts the cluster and sets WS_E2E_HOST (the socket
+//! directory), WS_E2E_PORT and WS_E2E_DB; run them through `make test`.
+//!
+//! Each test uses its own workflow_id and removes its schedules when done, so tests do not see
+//! each other's notifications. They run one at a time (`--test-threads=1`): some change
+//! server settings.
+
+use std::collections::HashSet;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, NoTls};
+use serde_json::Value;
+
+const CHANNEL: &str = "workflow_scheduler";
+
+fn connect() -> Client {
+    let host = std::env::var("WS_E2E_HOST").expect("WS_E2E_HOST: run these through `make test`");
+    let port: u16 = std::env::var("WS_E2E_PORT").expect("WS_E2E_PORT").parse().expect("port");
+    let db = std::env::var("WS_E2E_DB").unwrap_or_else(|_| "ws_e2e".into());
+    let mut client = postgres::Config::new()
+        .host_path(&host)
+        .port(port)
+        .user("postgres")
+        .dbname(&db)
+        .connect(NoTls)
+        .expect("connect to the e2e cluster");
+    client.batch_execute("CREATE EXTENSION IF NOT EXISTS workflow_scheduler").expect("create extension");
+    client
+}
+
+fn listen(channel: &str) -> Client {
+    let mut client = connect();
+    client.batch_execute(&format!("LISTEN \"{channel}\"")).expect("LISTEN");
+    client
+}
+
+fn new_workflow(client: &mut Client) -> String {
+    client.query_one("SELECT gen_random_uuid()::text", &[]).unwrap().get(0)
+}
+
+/// An ISO 8601 UTC time `seconds` from the server's clock.
+fn in_seconds(client: &mut Client, seconds: f64) -> String {
+    client
+        .query_one(
+            "SELECT to_char((clock_timestamp() + make_interval(secs => $1)) AT TIME ZONE 'UTC',
+                            'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+            &[&seconds],
+        )
+        .unwrap()
+        .get(0)
+}
+
+fn add(client: &mut Client, workflow: &str, config: &str, context: &str) -> Value {
+    let row = client
+        .query_one(
+            "SELECT workflow_scheduler.schedule_add($1::text::uuid, $2::text::jsonb, 42, 7, $3::text::jsonb)::text",
+            &[&workflow, &config, &context],
+        )
+        .expect("schedule_add");
+    serde_json::from_str(row.get::<_, &str>(0)).unwrap()
+}
+
+fn get(client: &mut Client, schedule_id: &str) -> Value {
+    let row = client
+        .query_one("SELECT workflow_scheduler.schedule_get($1::text::uuid)::text", &[&schedule_id])
+        .expect("schedule_get");
+    serde_json::from_str(row.get::<_, &str>(0)).unwrap()
+}
+
+fn remove_workflow(client: &mut Client, workflow: &str) {
+    client
+        .execute(
+            "SELECT workflow_scheduler.schedule_remove(schedule_id, 0)
+               FROM workflow_scheduler.workflow_schedules WHERE workflow_id = $1::text::uuid",
+            &[&workflow],
+        )
+        .unwrap();
+}
+
+/// Collects notifications for `workflow` until `want` arrived or `timeout` passed.
+fn collect(listener: &mut Client, workflow: &str, want: usize, timeout: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + timeout;
+    let mut got = Vec::new();
+    while got.len() < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let mut notifications = listener.notifications();
+        let mut waiting = notifications.timeout_iter(left);
+        match waiting.next().expect("reading notifications") {
+            Some(note) => {
+                let payload: Value = serde_json::from_str(note.payload()).expect("payload is JSON");
+                if payload["workflow_id"] == workflow {
+                    got.push(payload);
+                }
+            }
+            None => break,
+        }
+    }
+    got
+}
+
+fn count(client: &mut Client, sql: &str, workflow: &str) -> i64 {
+    client.query_one(sql, &[&workflow]).unwrap().get(0)
+}
+
+fn set_setting(client: &mut Client, name: &str, value: &str) {
+    client.batch_execute(&format!("ALTER SYSTEM SET {name} = '{value}'")).unwrap();
+    client.batch_execute("SELECT pg_reload_conf()").unwrap();
+    // The worker reads the file when it next wakes; SIGHUP sets its latch.
+    thread::sleep(Duration::from_millis(500));
+}
+
+fn reset_setting(client: &mut Client, name: &str) {
+    client.batch_execute(&format!("ALTER SYSTEM RESET {name}")).unwrap();
+    client.batch_execute("SELECT pg_reload_conf()").unwrap();
+    thread::sleep(Duration::from_millis(500));
+}
+
+fn worker_pid(client: &mut Client) -> Option<i32> {
+    client
+        .query_opt("SELECT pid FROM pg_stat_activity WHERE backend_type = 'workflow_scheduler'", &[])
+        .unwrap()
+        .map(|row| row.get(0))
+}
+
+#[test]
+fn interval_fires_exactly_max_executions_with_context_merged() {
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    let workflow = new_workflow(&mut client);
+    let schedule = add(
+        &mut client,
+        &workflow,
+        r#"{"schedule_type": "interval", "interval_seconds": 1, "max_executions": 3}"#,
+        r#"{"custom_param": "value", "user_context": {"role": "admin"}}"#,
+    );
+    let schedule_id = schedule["schedule_id"].as_str().unwrap();
+
+    let fires = collect(&mut listener, &workflow, 4, Duration::from_secs(8));
+    assert_eq!(fires.len(), 3, "exactly max_executions notifications: {fires:?}");
+    let executions: HashSet<&str> = fires.iter().map(|f| f["execution_id"].as_str().unwrap()).collect();
+    assert_eq!(executions.len(), 3, "each notification is its own execution");
+    for fire in &fires {
+        assert_eq!(fire["schedule_id"], schedule_id);
+        assert_eq!(fire["workflow_id"], workflow.as_str());
+        assert_eq!(fire["community_id"], 7);
+        assert_eq!(fire["custom_param"], "value");
+        assert_eq!(fire["user_context"]["role"], "admin");
+        assert!(fire["triggered_at"].as_str().unwrap().ends_with('Z'), "{fire}");
+        assert!(fire["scheduled_for"].is_string(), "{fire}");
+    }
+
+    let state = get(&mut client, schedule_id);
+    assert_eq!(state["is_active"], false);
+    assert_eq!(state["execution_count"], 3);
+    assert_eq!(state["next_execution_at"], Value::Null);
+    let rows = count(
+        &mut client,
+        "SELECT count(*) FROM workflow_scheduler.workflow_schedule_executions
+          WHERE workflow_id = $1::text::uuid AND status = 'triggered'",
+        &workflow,
+    );
+    assert_eq!(rows, 3);
+    let limit_events = count(
+        &mut client,
+        "SELECT count(*) FROM workflow_scheduler.audit_log a
+           JOIN workflow_scheduler.workflow_schedules s ON s.schedule_id::text = a.details->>'schedule_id'
+          WHERE s.workflow_id = $1::text::uuid AND a.action = 'schedule_limit_reached'",
+        &workflow,
+    );
+    assert_eq!(limit_events, 1);
+}
+
+#[test]
+fn one_time_fires_once_then_is_inactive() {
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    let workflow = new_workflow(&mut client);
+    let at = in_seconds(&mut client, 2.0);
+    let schedule = add(
+        &mut client,
+        &workflow,
+        &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#),
+        "{}",
+    );
+    let fires = collect(&mut listener, &workflow, 2, Duration::from_secs(6));
+    assert_eq!(fires.len(), 1, "{fires:?}");
+    let state = get(&mut client, schedule["schedule_id"].as_str().unwrap());
+    assert_eq!(state["is_active"], false);
+    assert_eq!(state["execution_count"], 1);
+    let same_instant: bool = client
+        .query_one(
+            "SELECT $1::text::timestamptz = $2::text::timestamptz",
+            &[&fires[0]["scheduled_for"].as_str().unwrap(), &at],
+        )
+        .unwrap()
+        .get(0);
+    assert!(same_instant, "scheduled_for {} should be {at}", fires[0]["scheduled_for"]);
+}
+
+#[test]
+fn cron_every_minute_fires_at_the_top_of_a_minute() {
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    let workflow = new_workflow(&mut client);
+    add(&mut client, &workflow, r#"{"schedule_type": "cron", "cron_expression": "* * * * *"}"#, "{}");
+    let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(75));
+    remove_workflow(&mut client, &workflow);
+    assert_eq!(fires.len(), 1);
+    let on_minute: bool = client
+        .query_one(
+            "SELECT date_trunc('minute', $1::text::timestamptz) = $1::text::timestamptz",
+            &[&fires[0]["scheduled_for"].as_str().unwrap()],
+        )
+        .unwrap()
+        .get(0);
+    assert!(on_minute, "scheduled_for {}", fires[0]["scheduled_for"]);
+}
+
+#[test]
+fn grace_period_misses_old_occurrences_and_fires_recent_ones() {
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    let workflow = new_workflow(&mut client);
+
+    // Both schedules are set up in one transaction, so the worker sees them together.
+    let mut tx = client.transaction().unwrap();
+    let stale: String = tx
+        .query_one(
+            "SELECT workflow_scheduler.schedule_add($1::text::uuid,
+                 '{\"schedule_type\": \"interval\", \"interval_seconds\": 3600}', 42, 7)->>'schedule_id'",
+            &[&workflow],
+        )
+        .unwrap()
+        .get(0);
+    let recent: String = tx
+        .query_one(
+            "SELECT workflow_scheduler.schedule_add($1::text::uuid,
+                 '{\"schedule_type\": \"cron\", \"cron_expression\": \"* * * * *\"}', 42, 7)->>'schedule_id'",
+            &[&workflow],
+        )
+        .unwrap()
+        .get(0);
+    // 30 minutes late: beyond the 15-minute grace. 5 minutes late on an every-minute cron:
+    // the latest occurrence fires once and the older ones are coalesced.
+    tx.execute(
+        "UPDATE workflow_scheduler.workflow_schedules SET next_execution_at = now() - interval '30 minutes'
+          WHERE schedule_id = $1::text::uuid",
+        &[&stale],
+    )
+    .unwrap();
+    tx.execute(
+        "UPDATE workflow_scheduler.workflow_schedules SET next_execution_at = date_trunc('minute', now()) - interval '5 minutes'
+          WHERE schedule_id = $1::text::uuid",
+        &[&recent],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+
+    let fires = collect(&mut listener, &workflow, 2, Duration::from_secs(5));
+    remove_workflow(&mut client, &workflow);
+    assert!(!fires.is_empty(), "the recent schedule fires");
+    assert!(fires.iter().all(|f| f["schedule_id"] == recent.as_str()), "the stale one never fires: {fires:?}");
+
+    let row = client
+        .query_one(
+            "SELECT status, coalesced FROM workflow_scheduler.workflow_schedule_executions
+              WHERE schedule_id = $1::text::uuid",
+            &[&stale],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "missed");
+    let first_recent = client
+        .query_one(
+            "SELECT status, coalesced, scheduled_for = date_trunc('minute', scheduled_for)
+               FROM workflow_scheduler.workflow_schedule_executions
+              WHERE schedule_id = $1::text::uuid ORDER BY scheduled_for LIMIT 1",
+            &[&recent],
+        )
+        .unwrap();
+    assert_eq!(first_recent.get::<_, String>(0), "triggered");
+    assert!(first_recent.get::<_, i32>(1) >= 4, "older minutes are coalesced, not fired");
+    assert!(first_recent.get::<_, bool>(2));
+    let stale_advanced: bool = client
+        .query_one(
+            "SELECT last_execution_at IS NULL AND execution_count = 0
+               FROM workflow_scheduler.workflow_schedules WHERE schedule_id = $1::text::uuid",
+            &[&stale],
+        )
+        .unwrap()
+        .get(0);
+    assert!(stale_advanced, "a missed occurrence is not an execution");
+    let missed_events = count(
+        &mut client,
+        "SELECT count(*) FROM workflow_scheduler.audit_log WHERE action = 'schedule_missed' AND details->>'workflow_id' = $1",
+        &workflow,
+    );
+    assert_eq!(missed_events, 1);
+}
+
+#[test]
+fn concurrent_check_due_and_worker_fire_each_occurrence_once() {
+    const SCHEDULES: usize = 500;
+    const SESSIONS: usize = 4;
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    let workflow = new_workflow(&mut client);
+    let at = in_seconds(&mut client, 3.0);
+    client
+        .execute(
+            "SELECT workflow_scheduler.schedule_add($1::text::uuid,
+                 jsonb_build_object('schedule_type', 'one_time', 'scheduled_time', $2::text), 42, 7)
+               FROM generate_series(1, $3::int)",
+            &[&workflow, &at, &(SCHEDULES as i32)],
+        )
+        .unwrap();
+
+    let callers: Vec<_> = (0..SESSIONS)
+        .map(|_| {
+            thread::spawn(|| {
+                let mut session = connect();
+                let mut fired = 0usize;
+                let stop = Instant::now() + Duration::from_secs(7);
+                while Instant::now() < stop {
+                    fired += session.query("SELECT * FROM workflow_scheduler.schedule_check_due()", &[]).unwrap().len();
+                    thread::sleep(Duration::from_millis(5));
+                }
+                fired
+            })
+        })
+        .collect();
+    let fires = collect(&mut listener, &workflow, SCHEDULES + 1, Duration::from_secs(10));
+    let fired_by_sessions: usize = callers.into_iter().map(|c| c.join().unwrap()).sum();
+
+    assert_eq!(fires.len(), SCHEDULES, "one notification per occurrence");
+    let schedules: HashSet<&str> = fires.iter().map(|f| f["schedule_id"].as_str().unwrap()).collect();
+    assert_eq!(schedules.len(), SCHEDULES, "no schedule notified twice");
+    let executions = count(
+        &mut client,
+        "SELECT count(*) FROM workflow_scheduler.workflow_schedule_executions WHERE workflow_id = $1::text::uuid",
+        &workflow,
+    );
+    assert_eq!(executions, SCHEDULES as i64, "one execution row per occurrence");
+    assert!(fired_by_sessions <= SCHEDULES);
+}
+
+#[test]
+fn broken_row_is_deactivated_and_others_still_fire() {
+    let mut client = connect();
+    let workflow = new_workflow(&mut client);
+    set_setting(&mut client, "workflow_scheduler.enabled", "off");
+    let broken = add(&mut client, &workflow, r#"{"schedule_type": "cron", "cron_expression": "0 * * * *"}"#, "{}");
+    let healthy = add(&mut client, &workflow, r#"{"schedule_type": "interval", "interval_seconds": 60}"#, "{}");
+    let ids = [broken["schedule_id"].as_str().unwrap(), healthy["schedule_id"].as_str().unwrap()];
+    client
+        .execute(
+            "UPDATE workflow_scheduler.workflow_schedules SET cron_expression = 'not a cron'
+              WHERE schedule_id = $1::text::uuid",
+            &[&ids[0]],
+        )
+        .unwrap();
+    client
+        .execute(
+            "UPDATE workflow_scheduler.workflow_schedules SET next_execution_at = now() - interval '1 second'
+              WHERE workflow_id = $1::text::uuid",
+            &[&workflow],
+        )
+        .unwrap();
+    let fired: Vec<String> = client
+        .query("SELECT schedule_id::text FROM workflow_scheduler.schedule_check_due()", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    reset_setting(&mut client, "workflow_scheduler.enabled");
+    remove_workflow(&mut client, &workflow);
+    assert!(fired.contains(&ids[1].to_string()), "the healthy schedule fired: {fired:?}");
+    assert!(!fired.contains(&ids[0].to_string()));
+    let errors = count(
+        &mut client,
+        "SELECT count(*) FROM workflow_scheduler.audit_log
+          WHERE event_type = 'ERROR' AND action = 'scheduler_job_error' AND details->>'workflow_id' = $1",
+        &workflow,
+    );
+    assert_eq!(errors, 1);
+}
+
+#[test]
+fn worker_restarts_after_terminate_and_wakes_for_a_sooner_schedule() {
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    set_setting(&mut client, "workflow_scheduler.poll_interval", "60s");
+
+    let before = worker_pid(&mut client).expect("the worker runs");
+    client.execute("SELECT pg_terminate_backend($1)", &[&before]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut after = None;
+    while Instant::now() < deadline {
+        after = worker_pid(&mut client).filter(|pid| *pid != before);
+        if after.is_some() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    assert!(after.is_some(), "the worker came back after pg_terminate_backend");
+    // Let the new worker settle into its 60 s sleep.
+    thread::sleep(Duration::from_secs(2));
+
+    let workflow = new_workflow(&mut client);
+    let at = in_seconds(&mut client, 1.0);
+    add(&mut client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
+    // With a 60 s poll, only the commit-time wake-up can deliver this well before 60 s.
+    let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(20));
+    reset_setting(&mut client, "workflow_scheduler.poll_interval");
+    assert_eq!(fires.len(), 1, "the sooner schedule woke the sleeping worker");
+    let late_ms: f64 = client
+        .query_one(
+            "SELECT extract(epoch FROM triggered_at - scheduled_for) * 1000
+               FROM workflow_scheduler.workflow_schedule_executions WHERE workflow_id = $1::text::uuid",
+            &[&workflow],
+        )
+        .unwrap()
+        .get(0);
+    assert!(late_ms < 1000.0, "fired {late_ms} ms after its time, within a second");
+}
+
+#[test]
+fn reload_applies_a_new_notify_channel() {
+    let mut client = connect();
+    let mut listener = listen("ws_e2e_other");
+    set_setting(&mut client, "workflow_scheduler.notify_channel", "ws_e2e_other");
+    let workflow = new_workflow(&mut client);
+    let at = in_seconds(&mut client, 1.0);
+    add(&mut client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
+    let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(6));
+    reset_setting(&mut client, "workflow_scheduler.notify_channel");
+    assert_eq!(fires.len(), 1, "the notification arrived on the new channel");
+}
+
+#[test]
+fn oversized_payload_arrives_truncated_and_full_data_is_kept() {
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    let workflow = new_workflow(&mut client);
+    let at = in_seconds(&mut client, 1.0);
+    let big = "x".repeat(9000);
+    let schedule = add(
+        &mut client,
+        &workflow,
+        &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#),
+        &format!(r#"{{"blob": "{big}"}}"#),
+    );
+    let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(6));
+    assert_eq!(fires.len(), 1);
+    let payload = fires[0].as_object().unwrap();
+    let mut keys: Vec<&str> = payload.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["execution_id", "schedule_id", "truncated", "workflow_id"]);
+    assert_eq!(payload["truncated"], true);
+    assert_eq!(payload["schedule_id"], schedule["schedule_id"]);
+    let kept: i32 = client
+        .query_one(
+            "SELECT length(trigger_data->>'blob') FROM workflow_scheduler.workflow_schedule_executions
+              WHERE execution_id = $1::text::uuid",
+            &[&payload["execution_id"].as_str().unwrap()],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 9000);
+}
