@@ -23,7 +23,7 @@ as_pg=()
 [ "$(id -u)" -eq 0 ] && as_pg=(runuser -u postgres --)
 # As root, pg_regress runs as postgres: it reads pg_test/ in place and writes to $regress_out.
 if ! "${as_pg[@]}" "$PG_REGRESS" --inputdir=pg_test --outputdir="$regress_out" \
-    --host="$dir" --port="$port" --user=postgres --use-existing --dbname=ws_regress $tests; then
+    --host="$dir" --port="$port" --user=postgres --dbname=ws_regress $tests; then
   cat "$regress_out/regression.diffs" 2>/dev/null || true
   exit 1
 fi

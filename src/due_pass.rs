@@ -257,8 +257,9 @@ fn spi_failed(err: pgrx::spi::Error) -> ! {
 }
 
 fn claim_due_rows(settings: &PassSettings) -> Vec<ClaimedRow> {
-    Spi::connect(|client| {
-        let table = client.select(
+    // connect_mut: a read-only SPI connection refuses FOR UPDATE.
+    Spi::connect_mut(|client| {
+        let table = client.update(
             "SELECT id, schedule_id, workflow_id, schedule_type, cron_expression, interval_seconds,
                     scheduled_time, timezone, anchor_at, next_execution_at, max_executions,
                     execution_count, context_data, community_id

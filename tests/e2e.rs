@@ -108,16 +108,32 @@ fn count(client: &mut Client, sql: &str, workflow: &str) -> i64 {
     client.query_one(sql, &[&workflow]).unwrap().get(0)
 }
 
-fn set_setting(client: &mut Client, name: &str, value: &str) {
-    client.batch_execute(&format!("ALTER SYSTEM SET {name} = '{value}'")).unwrap();
-    client.batch_execute("SELECT pg_reload_conf()").unwrap();
-    // The worker reads the file when it next wakes; SIGHUP sets its latch.
-    thread::sleep(Duration::from_millis(500));
+/// A server setting changed with ALTER SYSTEM for one test, reset when the test ends, even
+/// when it fails, so that no test leaks a setting into the next.
+struct ServerSetting {
+    name: &'static str,
 }
 
-fn reset_setting(client: &mut Client, name: &str) {
-    client.batch_execute(&format!("ALTER SYSTEM RESET {name}")).unwrap();
+impl ServerSetting {
+    fn set(name: &'static str, value: &str) -> ServerSetting {
+        let mut client = connect();
+        client.batch_execute(&format!("ALTER SYSTEM SET {name} = '{value}'")).unwrap();
+        reload(&mut client);
+        ServerSetting { name }
+    }
+}
+
+impl Drop for ServerSetting {
+    fn drop(&mut self) {
+        let mut client = connect();
+        client.batch_execute(&format!("ALTER SYSTEM RESET {}", self.name)).unwrap();
+        reload(&mut client);
+    }
+}
+
+fn reload(client: &mut Client) {
     client.batch_execute("SELECT pg_reload_conf()").unwrap();
+    // The worker rereads the file when it next wakes; SIGHUP sets its latch.
     thread::sleep(Duration::from_millis(500));
 }
 
@@ -353,7 +369,7 @@ fn concurrent_check_due_and_worker_fire_each_occurrence_once() {
 fn broken_row_is_deactivated_and_others_still_fire() {
     let mut client = connect();
     let workflow = new_workflow(&mut client);
-    set_setting(&mut client, "workflow_scheduler.enabled", "off");
+    let worker_off = ServerSetting::set("workflow_scheduler.enabled", "off");
     let broken = add(&mut client, &workflow, r#"{"schedule_type": "cron", "cron_expression": "0 * * * *"}"#, "{}");
     let healthy = add(&mut client, &workflow, r#"{"schedule_type": "interval", "interval_seconds": 60}"#, "{}");
     let ids = [broken["schedule_id"].as_str().unwrap(), healthy["schedule_id"].as_str().unwrap()];
@@ -377,7 +393,7 @@ fn broken_row_is_deactivated_and_others_still_fire() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    reset_setting(&mut client, "workflow_scheduler.enabled");
+    drop(worker_off);
     remove_workflow(&mut client, &workflow);
     assert!(fired.contains(&ids[1].to_string()), "the healthy schedule fired: {fired:?}");
     assert!(!fired.contains(&ids[0].to_string()));
@@ -394,7 +410,7 @@ fn broken_row_is_deactivated_and_others_still_fire() {
 fn worker_restarts_after_terminate_and_wakes_for_a_sooner_schedule() {
     let mut client = connect();
     let mut listener = listen(CHANNEL);
-    set_setting(&mut client, "workflow_scheduler.poll_interval", "60s");
+    let _slow_poll = ServerSetting::set("workflow_scheduler.poll_interval", "60s");
 
     let before = worker_pid(&mut client).expect("the worker runs");
     client.execute("SELECT pg_terminate_backend($1)", &[&before]).unwrap();
@@ -416,11 +432,10 @@ fn worker_restarts_after_terminate_and_wakes_for_a_sooner_schedule() {
     add(&mut client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
     // With a 60 s poll, only the commit-time wake-up can deliver this well before 60 s.
     let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(20));
-    reset_setting(&mut client, "workflow_scheduler.poll_interval");
     assert_eq!(fires.len(), 1, "the sooner schedule woke the sleeping worker");
     let late_ms: f64 = client
         .query_one(
-            "SELECT extract(epoch FROM triggered_at - scheduled_for) * 1000
+            "SELECT (extract(epoch FROM triggered_at - scheduled_for) * 1000)::float8
                FROM workflow_scheduler.workflow_schedule_executions WHERE workflow_id = $1::text::uuid",
             &[&workflow],
         )
@@ -433,12 +448,11 @@ fn worker_restarts_after_terminate_and_wakes_for_a_sooner_schedule() {
 fn reload_applies_a_new_notify_channel() {
     let mut client = connect();
     let mut listener = listen("ws_e2e_other");
-    set_setting(&mut client, "workflow_scheduler.notify_channel", "ws_e2e_other");
+    let _other_channel = ServerSetting::set("workflow_scheduler.notify_channel", "ws_e2e_other");
     let workflow = new_workflow(&mut client);
     let at = in_seconds(&mut client, 1.0);
     add(&mut client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
     let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(6));
-    reset_setting(&mut client, "workflow_scheduler.notify_channel");
     assert_eq!(fires.len(), 1, "the notification arrived on the new channel");
 }
 

@@ -64,10 +64,23 @@ SELECT schedule_type, is_active, execution_count FROM workflow_scheduler.workflo
 SELECT event_type, community_id, user_id, action, result FROM workflow_scheduler.audit_log ORDER BY id;
 
 -- Errors: each one has a SQLSTATE and writes nothing.
-\set VERBOSITY sqlstate
+CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+SELECT pg_temp.sqlstate_of(stmt) AS sqlstate, stmt FROM (VALUES
+    ($$SELECT workflow_scheduler.schedule_add(gen_random_uuid(), '{"schedule_type": "cron", "cron_expression": "0 0 * * * *"}', 42, 1)$$),
+    ($$SELECT workflow_scheduler.schedule_add(gen_random_uuid(), '{"schedule_type": "cron", "cron_expression": "0 0 30 2 *"}', 42, 1)$$),
+    ($$SELECT workflow_scheduler.schedule_add(gen_random_uuid(), '{"schedule_type": "interval"}', 42, 1)$$),
+    ($$SELECT workflow_scheduler.schedule_add(gen_random_uuid(), '{"schedule_type": "one_time", "scheduled_time": "2001-01-01"}', 42, 1)$$),
+    ($$SELECT workflow_scheduler.schedule_add(gen_random_uuid(), '{"schedule_type": "cron", "cron_expression": "@daily", "timezone": "Nowhere"}', 42, 1)$$),
+    ($$SELECT workflow_scheduler.schedule_add(gen_random_uuid(), '{"schedule_type": "weekly"}', 42, 1)$$),
+    ($$SELECT workflow_scheduler.schedule_get('00000000-0000-0000-0000-000000000000')$$)
+) AS t(stmt);
 \set ON_ERROR_STOP 0
-SELECT workflow_scheduler.schedule_add(gen_random_uuid(), '{"schedule_type": "cron", "cron_expression": "0 0 * * * *"}', 42, 1);
-\set VERBOSITY default
 SELECT workflow_scheduler.schedule_add(gen_random_uuid(), '{"schedule_type": "cron", "cron_expression": "0 0 * * * *"}', 42, 1);
 SELECT workflow_scheduler.schedule_add(gen_random_uuid(), '{"schedule_type": "cron", "cron_expression": "0 25 * * *"}', 42, 1);
 SELECT workflow_scheduler.schedule_add(gen_random_uuid(), '{"schedule_type": "cron", "cron_expression": "0 0 30 2 *"}', 42, 1);
