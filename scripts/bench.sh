@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, each with its peer measured in the same run.
+#   1. in-process next-time cost: scheduler_core vs croniter (bench/bench_next.sh)
+#   2. SQL schedule_next over 1,000,000 rows vs a builtin baseline (bench/schedule_next_sql.sh)
+#   3. firing: bursts, steady state and worker memory, vs pg_cron 1.4.2 (bench/fire_bench.sh)
+# Figures are recorded by hand in docs/benchmarks.md. Expects `make install` to have run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== 1. next-time cost, in process"
+bash bench/bench_next.sh
+echo
+echo "== 2. schedule_next in SQL"
+bash bench/schedule_next_sql.sh
+echo
+echo "== 3. firing, against pg_cron"
+bash bench/fire_bench.sh
