@@ -8,11 +8,12 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
-use scheduler_core::{validate_config, validate_context_data, ScheduleConfig, ScheduleError, ScheduleKind};
+use scheduler_core::{
+    validate_config, validate_context_data, RecurrenceColumns, ScheduleConfig, ScheduleError, ScheduleKind,
+};
 
 use crate::audit::{AuditEvent, EventType};
-use crate::cron_cache::with_cron_cache;
-use crate::recurrence_columns::{recurrence_from_columns, RecurrenceColumns};
+use crate::cron_cache::{recurrence_of, with_cron_cache};
 use crate::errors::{raise, ApiError, OrRaise};
 use crate::time_conv::{from_utc, to_utc, transaction_now};
 use crate::{due_pass, guc, store, wakeup};
@@ -192,7 +193,7 @@ fn schedule_next(
         Some(Some(at)) => Some(at),
         None => None,
     };
-    let recurrence = recurrence_from_columns(&RecurrenceColumns {
+    let recurrence = recurrence_of(&RecurrenceColumns {
         schedule_type: schedule_type.unwrap_or_default(),
         cron_expression,
         interval_seconds,

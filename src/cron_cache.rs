@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use scheduler_core::CronCache;
+use scheduler_core::{CronCache, Recurrence, RecurrenceColumns, ScheduleError};
 
 /// Distinct expressions kept per backend; older ones are evicted first.
 const CRON_CACHE_CAPACITY: usize = 4096;
@@ -17,4 +17,9 @@ thread_local! {
 
 pub fn with_cron_cache<R>(f: impl FnOnce(&mut CronCache) -> R) -> R {
     CRON_CACHE.with(|cache| f(&mut cache.borrow_mut()))
+}
+
+/// Builds a schedule's `Recurrence` from its columns through this backend's cache.
+pub fn recurrence_of(columns: &RecurrenceColumns) -> Result<Recurrence, ScheduleError> {
+    with_cron_cache(|cache| columns.recurrence(cache))
 }

@@ -14,10 +14,12 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Map, Value};
 
-use scheduler_core::{build_trigger_data, decide_due, iso_utc, notify_payload, DueOutcome, ScheduleError};
+use scheduler_core::{
+    build_trigger_data, decide_due, iso_utc, notify_payload, DueOutcome, RecurrenceColumns, ScheduleError,
+};
 
 use crate::audit::{AuditEvent, EventType};
-use crate::recurrence_columns::{recurrence_from_columns, RecurrenceColumns};
+use crate::cron_cache::recurrence_of;
 use crate::time_conv::{from_utc, to_utc};
 
 /// The settings a pass runs with.
@@ -122,7 +124,7 @@ pub fn run_batch(settings: &PassSettings) -> BatchReport {
     let triggered_at = settings.now;
 
     for row in rows {
-        let recurrence = match recurrence_from_columns(&row.recurrence_columns()) {
+        let recurrence = match recurrence_of(&row.recurrence_columns()) {
             Ok(recurrence) => recurrence,
             Err(err) => {
                 deactivate_broken(&mut writes, &row, &err);

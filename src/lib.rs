@@ -9,7 +9,7 @@
 //! - `due_pass`: one batch of firing, shared by the worker and `schedule_check_due()`;
 //! - `worker`: the background worker loop;
 //! - `wakeup`: shared memory used to wake the worker when a sooner schedule commits;
-//! - `recurrence_columns`: stored columns -> `Recurrence`, through `cron_cache`;
+//! - `cron_cache`: the backend's bounded cache of parsed cron expressions;
 //! - `errors`: the one place errors become SQLSTATEs.
 
 use pgrx::prelude::*;
@@ -20,7 +20,6 @@ mod cron_cache;
 mod due_pass;
 mod errors;
 mod guc;
-mod recurrence_columns;
 mod store;
 mod time_conv;
 mod wakeup;

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::audit::{AuditEvent, EventType};
 use crate::due_pass::{run_batch, PassSettings};
-use crate::time_conv::to_utc;
+use crate::time_conv::{from_utc, to_utc};
 use crate::{guc, wakeup};
 
 /// How long the postmaster waits before restarting a worker that crashed.
@@ -65,9 +65,11 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
                 started = true;
             }
             if guc::enabled() {
-                run_until_drained();
+                let last_pass_at = run_until_drained();
+                time_until_next_due(last_pass_at)
+            } else {
+                guc::poll_interval()
             }
-            time_until_next_due()
         };
         if stop_requested() || !BackgroundWorker::wait_latch(Some(sleep)) {
             break;
@@ -84,7 +86,8 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
 
 /// Runs batches, one transaction each, until a batch comes back short or SIGTERM arrives.
 /// Each batch commits on its own, so its NOTIFYs go out without waiting for the rest.
-fn run_until_drained() {
+/// Returns the `now` of the last batch.
+fn run_until_drained() -> DateTime<Utc> {
     loop {
         let settings = PassSettings {
             now: Utc::now(),
@@ -113,7 +116,7 @@ fn run_until_drained() {
             report
         });
         if (report.claimed as i64) < settings.batch_size || stop_requested() {
-            return;
+            return settings.now;
         }
     }
 }
@@ -129,11 +132,17 @@ fn stop_requested() -> bool {
 }
 
 /// Sleep until the earliest active schedule is due, at most the poll interval.
-fn time_until_next_due() -> Duration {
+///
+/// Rows that were already due at the last pass but not claimed are locked by another session
+/// (a `schedule_check_due()` caller); they are retried at the poll interval instead of
+/// spinning on them.
+fn time_until_next_due(last_pass_at: DateTime<Utc>) -> Duration {
     let poll = guc::poll_interval();
     let earliest = BackgroundWorker::transaction(|| {
-        Spi::get_one::<TimestampWithTimeZone>(
-            "SELECT min(next_execution_at) FROM workflow_scheduler.workflow_schedules WHERE is_active",
+        Spi::get_one_with_args::<TimestampWithTimeZone>(
+            "SELECT min(next_execution_at) FROM workflow_scheduler.workflow_schedules
+              WHERE is_active AND next_execution_at > $1",
+            &[from_utc(last_pass_at).into()],
         )
         .ok()
         .flatten()

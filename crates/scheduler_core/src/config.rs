@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::cache::CronCache;
 use crate::cron::CronSchedule;
 use crate::error::ScheduleError;
-use crate::recurrence::{Recurrence, ScheduleKind};
+use crate::recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};
 use crate::zone::{parse_timezone, resolve_local};
 
 /// Every key `schedule_config` may contain. Anything else is a typo and is rejected.
@@ -65,34 +65,15 @@ impl ScheduleConfig {
         cache: &mut CronCache,
         anchor: DateTime<Utc>,
     ) -> Result<Recurrence, ScheduleError> {
-        match self.kind {
-            ScheduleKind::Cron => {
-                let expr = self
-                    .cron_expression
-                    .as_deref()
-                    .ok_or(ScheduleError::MissingField("cron_expression"))?;
-                let schedule = cache.get_or_parse(expr)?;
-                Ok(Recurrence::Cron {
-                    schedule,
-                    tz: self.tz()?,
-                })
-            }
-            ScheduleKind::Interval => {
-                let every = self
-                    .interval_seconds
-                    .ok_or(ScheduleError::MissingField("interval_seconds"))?;
-                Ok(Recurrence::Interval {
-                    every_seconds: i64::from(every),
-                    anchor,
-                })
-            }
-            ScheduleKind::OneTime => {
-                let at = self
-                    .scheduled_time
-                    .ok_or(ScheduleError::MissingField("scheduled_time"))?;
-                Ok(Recurrence::OneTime { at })
-            }
+        RecurrenceColumns {
+            schedule_type: self.kind.as_str(),
+            cron_expression: self.cron_expression.as_deref(),
+            interval_seconds: self.interval_seconds,
+            scheduled_time: self.scheduled_time,
+            timezone: &self.timezone,
+            anchor_at: Some(anchor),
         }
+        .recurrence(cache)
     }
 
     /// The schedule's time zone.

@@ -25,7 +25,7 @@ pub use cron::CronSchedule;
 pub use error::ScheduleError;
 pub use grace::{decide_due, DueDecision, DueOutcome, COALESCE_COUNT_CAP};
 pub use payload::{build_trigger_data, iso_utc, notify_payload, NOTIFY_PAYLOAD_LIMIT};
-pub use recurrence::{Recurrence, ScheduleKind};
+pub use recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};
 pub use zone::{first_instant_after_gap, parse_timezone, resolve_local};
 
 // Re-exported so callers name exactly the types used in this API.

@@ -6,8 +6,10 @@ use std::rc::Rc;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
+use crate::cache::CronCache;
 use crate::cron::CronSchedule;
 use crate::error::ScheduleError;
+use crate::zone::parse_timezone;
 
 /// `schedule_type` as stored in the table and accepted in `schedule_config`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,6 +45,50 @@ impl ScheduleKind {
 impl fmt::Display for ScheduleKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The columns that define when a schedule fires, as stored in `workflow_schedules` (or as
+/// `schedule_next` receives them). Every reader builds its `Recurrence` through here, so a
+/// row is evaluated the same way wherever it is read.
+#[derive(Debug, Clone, Copy)]
+pub struct RecurrenceColumns<'a> {
+    pub schedule_type: &'a str,
+    pub cron_expression: Option<&'a str>,
+    pub interval_seconds: Option<i32>,
+    pub scheduled_time: Option<DateTime<Utc>>,
+    pub timezone: &'a str,
+    /// The interval grid's anchor.
+    pub anchor_at: Option<DateTime<Utc>>,
+}
+
+impl RecurrenceColumns<'_> {
+    /// Checks the columns and builds the recurrence, parsing the expression through `cache`.
+    pub fn recurrence(&self, cache: &mut CronCache) -> Result<Recurrence, ScheduleError> {
+        match ScheduleKind::parse(self.schedule_type)? {
+            ScheduleKind::Cron => {
+                let expr = self.cron_expression.ok_or(ScheduleError::MissingField("cron_expression"))?;
+                let tz = parse_timezone(self.timezone)?;
+                let schedule = cache.get_or_parse(expr)?;
+                Ok(Recurrence::Cron { schedule, tz })
+            }
+            ScheduleKind::Interval => {
+                let every = self.interval_seconds.ok_or(ScheduleError::MissingField("interval_seconds"))?;
+                if every < 1 {
+                    return Err(ScheduleError::InvalidConfig(format!(
+                        "interval_seconds must be 1 or more, got {every}"
+                    )));
+                }
+                let anchor = self.anchor_at.ok_or_else(|| {
+                    ScheduleError::InvalidConfig("interval anchor must be a finite timestamp".into())
+                })?;
+                Ok(Recurrence::Interval { every_seconds: i64::from(every), anchor })
+            }
+            ScheduleKind::OneTime => {
+                let at = self.scheduled_time.ok_or(ScheduleError::MissingField("scheduled_time"))?;
+                Ok(Recurrence::OneTime { at })
+            }
+        }
     }
 }
 
