@@ -14,11 +14,7 @@ setup:
 	@bash scripts/setup.sh
 
 install: setup
-ifeq ($(ROOT),yes)
 	cargo pgrx install --release --pg-config $(PG_CONFIG)
-else
-	cargo pgrx install --release --sudo --pg-config $(PG_CONFIG)
-endif
 
 test: setup test-unit test-pg test-e2e
 

@@ -16,13 +16,16 @@ bash scripts/cluster.sh start "$dir" "$port" \
 
 echo "== pg_regress golden files (pg_test/)"
 regress_out="$dir/regress"
+# A copy the postgres user can read wherever the checkout lives (a clone under /root is not).
 mkdir -p "$regress_out"
-[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$regress_out"
-tests=$(cd pg_test/sql && ls *.sql | sed 's/\.sql$//' | sort)
+cp -r pg_test/sql pg_test/expected "$regress_out/"
 as_pg=()
-[ "$(id -u)" -eq 0 ] && as_pg=(runuser -u postgres --)
-# As root, pg_regress runs as postgres: it reads pg_test/ in place and writes to $regress_out.
-if ! "${as_pg[@]}" "$PG_REGRESS" --inputdir=pg_test --outputdir="$regress_out" \
+if [ "$(id -u)" -eq 0 ]; then
+  chown -R postgres:postgres "$regress_out"
+  as_pg=(runuser -u postgres --)
+fi
+tests=$(cd pg_test/sql && ls *.sql | sed 's/\.sql$//' | sort)
+if ! "${as_pg[@]}" "$PG_REGRESS" --inputdir="$regress_out" --outputdir="$regress_out" \
     --host="$dir" --port="$port" --user=postgres --dbname=ws_regress $tests; then
   cat "$regress_out/regression.diffs" 2>/dev/null || true
   exit 1

@@ -9,6 +9,8 @@ PG_CONFIG=/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config
 APT_PACKAGES=(postgresql-${PG_MAJOR} postgresql-server-dev-${PG_MAJOR} libclang-dev clang pkg-config sudo)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# A non-root developer also needs setfacl, to get write access to PostgreSQL's lib dirs below.
+[ "$(id -u)" -eq 0 ] || APT_PACKAGES+=(acl)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}" "$@"; do
@@ -29,4 +31,16 @@ PGRX_HOME=${PGRX_HOME:-$HOME/.pgrx}
 if ! grep -qs "pg${PG_MAJOR} = \"${PG_CONFIG}\"" "$PGRX_HOME/config.toml"; then
   echo "setup: cargo pgrx init against $PG_CONFIG"
   cargo pgrx init --pg${PG_MAJOR} "$PG_CONFIG"
+fi
+
+# pgrx installs the extension into the system PostgreSQL's lib and extension folders. Root can
+# write there; an ordinary user is granted write access once, so that `make install` and
+# `make test` need no sudo afterwards.
+if [ "$(id -u)" -ne 0 ]; then
+  for dir in "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)/extension"; do
+    if [ ! -w "$dir" ]; then
+      echo "setup: granting $USER write access to $dir"
+      sudo setfacl -m "u:$USER:rwx" "$dir"
+    fi
+  done
 fi
