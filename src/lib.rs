@@ -44,7 +44,10 @@ pub extern "C-unwind" fn _PG_init() {
     guc::init(preloading);
     if preloading {
         wakeup::init_shared_memory();
-        worker::register();
+        // pg_upgrade starts the server in binary-upgrade mode: no worker may touch the tables.
+        if unsafe { !pg_sys::IsBinaryUpgrade } {
+            worker::register();
+        }
     }
 }
 
