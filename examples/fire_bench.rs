@@ -165,6 +165,15 @@ fn read_mem(pid: i32) -> Res<Mem> {
     Ok(mem)
 }
 
+/// CPU seconds (user + system) a process has used, from /proc/<pid>/stat (USER_HZ = 100).
+fn read_cpu_s(pid: i32) -> Res<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_comm = stat.rsplit_once(')').ok_or("bad /proc stat")?.1;
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).ok_or("bad /proc stat")?.parse::<u64>()? + fields.get(12).ok_or("bad /proc stat")?.parse::<u64>()?;
+    Ok(ticks as f64 / 100.0)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The LISTEN client: a dedicated thread and connection that timestamps each notification.
 
@@ -433,6 +442,7 @@ fn ws_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
         })
     };
     let listener = Listener::start(target, WS_CHANNEL, n, Instant::now() + lead + Duration::from_secs(120), matcher)?;
+    let mut cpu_before = None;
 
     let started = Instant::now();
     let created: i64 = ctl
@@ -452,7 +462,16 @@ fn ws_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
     if margin_ms < 200.0 {
         return Err(format!("setup of ws-burst N={n} ended {margin_ms:.0} ms before the due instant; raise the lead").into());
     }
+    // The worker's CPU from just before the due instant to the end of the drain.
+    sleep_until(due - chrono::Duration::milliseconds(100), Duration::from_secs(30));
+    if listener.matched() == 0 {
+        cpu_before = read_cpu_s(pid).ok();
+    }
     let receipts = listener.finish()?;
+    let worker_cpu_ms = match (cpu_before, read_cpu_s(pid).ok()) {
+        (Some(a), Some(b)) => (b - a) * 1000.0,
+        _ => f64::NAN,
+    };
     let mem = read_mem(pid).unwrap_or_default();
 
     let mut delays = Vec::with_capacity(n);
@@ -488,6 +507,7 @@ fn ws_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
         ("p99_ms", f1(d.p(99.0))),
         ("max_ms", f1(d.max())),
         ("setup_ms", f1(setup_ms)),
+        ("worker_cpu_ms", f1(worker_cpu_ms)),
         ("rss_kb", mem.vm_rss_kb.to_string()),
         ("rss_anon_kb", mem.rss_anon_kb.to_string()),
     ];
@@ -655,12 +675,14 @@ fn steady(target: &Target, ctl: &mut Client, count: usize, interval_s: i32, warm
 
     // Memory: every 5 s through the window.
     sleep_until(window_start, Duration::from_secs(120));
+    let cpu_start = read_cpu_s(pid)?;
     let mut samples = Vec::new();
     while Utc::now() < window_end {
         samples.push(read_mem(pid)?);
         sleep_until(window_end.min(Utc::now() + chrono::Duration::seconds(5)), Duration::from_secs(6));
     }
     samples.push(read_mem(pid)?);
+    let worker_cpu_pct = (read_cpu_s(pid)? - cpu_start) * 100.0 / window_s as f64;
     let receipts = listener.finish()?;
 
     let mut delays = Vec::new();
@@ -718,6 +740,7 @@ fn steady(target: &Target, ctl: &mut Client, count: usize, interval_s: i32, warm
         ("p99_ms", f1(d.p(99.0))),
         ("max_ms", f1(d.max())),
         ("setup_ms", f1(setup_ms)),
+        ("worker_cpu_pct", f1(worker_cpu_pct)),
         ("srv_triggered", srv.get::<_, i64>(0).to_string()),
         ("srv_missed", srv.get::<_, i64>(1).to_string()),
         ("srv_max_coalesced", srv.get::<_, i32>(2).to_string()),
@@ -855,12 +878,13 @@ fn render(records: &[Record], runs: usize) {
         for r in &bursts {
             let detail = if get(r, "sched") == "ws" {
                 format!(
-                    "{} executions; first pass started +{} ms, last pass started +{} ms; {} batches, last batch's audit row +{} ms",
+                    "{} executions; first pass started +{} ms, last pass started +{} ms; {} batches, last batch's audit row +{} ms; worker CPU {} ms",
                     get(r, "srv_executions"),
                     get(r, "srv_first_pass_ms"),
                     get(r, "srv_last_pass_ms"),
                     get(r, "srv_batches"),
-                    get(r, "srv_last_batch_logged_ms")
+                    get(r, "srv_last_batch_logged_ms"),
+                    get(r, "worker_cpu_ms")
                 )
             } else {
                 format!(
@@ -880,11 +904,11 @@ fn render(records: &[Record], runs: usize) {
     steadies.sort_by(|a, b| num(a, "n").total_cmp(&num(b, "n")));
     if !steadies.is_empty() {
         println!("### Steady state: workflow_scheduler, interval schedules with spread anchors{title_suffix}\n");
-        println!("| active schedules | interval | offered fires/s | window | fires received / expected | delay p50 (ms) | p99 (ms) | max (ms) | missed | batches in window (avg/max claimed) |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| active schedules | interval | offered fires/s | window | fires received / expected | delay p50 (ms) | p99 (ms) | max (ms) | missed | batches in window (avg/max claimed) | worker CPU |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for r in &steadies {
             println!(
-                "| {} | {} s | {} | {} s | {} / {} | {} | {} | {} | {} | {} ({}/{}) |",
+                "| {} | {} s | {} | {} s | {} / {} | {} | {} | {} | {} | {} ({}/{}) | {}% |",
                 get(r, "n"),
                 get(r, "interval_s"),
                 get(r, "rate_per_s"),
@@ -898,6 +922,7 @@ fn render(records: &[Record], runs: usize) {
                 get(r, "srv_batches"),
                 get(r, "srv_avg_claimed"),
                 get(r, "srv_max_claimed"),
+                get(r, "worker_cpu_pct"),
             );
         }
         println!();

@@ -48,34 +48,38 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
         wakeup::mark_worker_busy();
-        let sleep = if !extension_exists() {
-            if !said_waiting {
-                pgrx::log!(
-                    "workflow_scheduler: extension not created in database \"{}\" yet; the worker waits for CREATE EXTENSION",
-                    guc::database_name()
-                );
-                said_waiting = true;
-            }
-            started = false;
-            guc::poll_interval()
-        } else {
-            said_waiting = false;
-            if !started {
-                BackgroundWorker::transaction(|| system_event("scheduler_start"));
-                started = true;
-            }
-            if guc::enabled() {
-                let last_pass_at = run_until_drained();
-                time_until_next_due(last_pass_at)
-            } else {
+        let step = BackgroundWorker::transaction(move || one_step(started));
+        let sleep = match step {
+            Step::NoExtension => {
+                if !said_waiting {
+                    pgrx::log!(
+                        "workflow_scheduler: extension not created in database \"{}\" yet; the worker waits for CREATE EXTENSION",
+                        guc::database_name()
+                    );
+                    said_waiting = true;
+                }
+                started = false;
                 guc::poll_interval()
+            }
+            Step::Disabled => {
+                started = true;
+                guc::poll_interval()
+            }
+            Step::MoreDue => {
+                started = true;
+                Duration::ZERO
+            }
+            Step::SleepUntil(earliest) => {
+                started = true;
+                said_waiting = false;
+                sleep_until(earliest)
             }
         };
         if stop_requested() || !BackgroundWorker::wait_latch(Some(sleep)) {
             break;
         }
     }
-    if started && extension_exists() {
+    if started && BackgroundWorker::transaction(extension_created) {
         BackgroundWorker::transaction(|| system_event("scheduler_stop"));
     }
     wakeup::unregister_worker();
@@ -84,41 +88,71 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
     unsafe { pg_sys::proc_exit(1) };
 }
 
-/// Runs batches, one transaction each, until a batch comes back short or SIGTERM arrives.
-/// Each batch commits on its own, so its NOTIFYs go out without waiting for the rest.
-/// Returns the `now` of the last batch.
-fn run_until_drained() -> DateTime<Utc> {
-    loop {
-        let settings = PassSettings {
-            now: Utc::now(),
-            grace: guc::grace_period(),
-            batch_size: guc::batch_size(),
-            channel: guc::notify_channel(),
-        };
-        let report = BackgroundWorker::transaction(|| {
-            let report = run_batch(&settings);
-            if report.claimed > 0 {
-                AuditEvent {
-                    event_type: EventType::System,
-                    community_id: None,
-                    user_id: None,
-                    action: "scheduler_job_executed",
-                    result: "SUCCESS",
-                    details: vec![
-                        ("claimed", json!(report.claimed)),
-                        ("fired", json!(report.fired.len())),
-                        ("missed", json!(report.missed)),
-                        ("deactivated_broken", json!(report.broken)),
-                    ],
-                }
-                .record();
-            }
-            report
-        });
-        if (report.claimed as i64) < settings.batch_size || stop_requested() {
-            return settings.now;
-        }
+/// What the worker does after one transaction.
+enum Step {
+    NoExtension,
+    Disabled,
+    /// The batch was full: run another one at once.
+    MoreDue,
+    /// Sleep until this time (the earliest schedule not yet due), or the poll interval.
+    SleepUntil(Option<DateTime<Utc>>),
+}
+
+/// One transaction: check the extension and the setting, fire one batch, and find when the
+/// next schedule is due. Doing all of it in one transaction keeps the cost per wake-up low
+/// when many schedules are due at distinct instants. Each batch commits on its own, so its
+/// NOTIFYs go out without waiting for the rest.
+fn one_step(started: bool) -> Step {
+    if !extension_created() {
+        return Step::NoExtension;
     }
+    if !started {
+        system_event("scheduler_start");
+    }
+    if !guc::enabled() {
+        return Step::Disabled;
+    }
+    let settings = PassSettings {
+        now: Utc::now(),
+        grace: guc::grace_period(),
+        batch_size: guc::batch_size(),
+        channel: guc::notify_channel(),
+    };
+    let report = run_batch(&settings);
+    if report.claimed > 0 {
+        AuditEvent {
+            event_type: EventType::System,
+            community_id: None,
+            user_id: None,
+            action: "scheduler_job_executed",
+            result: "SUCCESS",
+            details: vec![
+                ("claimed", json!(report.claimed)),
+                ("fired", json!(report.fired.len())),
+                ("missed", json!(report.missed)),
+                ("deactivated_broken", json!(report.broken)),
+            ],
+        }
+        .record();
+    }
+    if report.claimed as i64 >= settings.batch_size {
+        return Step::MoreDue;
+    }
+    Step::SleepUntil(earliest_not_yet_due(settings.now))
+}
+
+/// The earliest active schedule due after `pass_at`. Rows that were already due at the pass
+/// but not claimed are locked by another session (a `schedule_check_due()` caller); they are
+/// retried at the poll interval instead of spinning on them.
+fn earliest_not_yet_due(pass_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    Spi::get_one_with_args::<TimestampWithTimeZone>(
+        "SELECT min(next_execution_at) FROM workflow_scheduler.workflow_schedules
+          WHERE is_active AND next_execution_at > $1",
+        &[from_utc(pass_at).into()],
+    )
+    .ok()
+    .flatten()
+    .and_then(to_utc)
 }
 
 /// Set once SIGTERM arrived; pgrx's flag is cleared when read, so it is latched here.
@@ -131,37 +165,19 @@ fn stop_requested() -> bool {
     STOP_REQUESTED.load(Ordering::Relaxed)
 }
 
-/// Sleep until the earliest active schedule is due, at most the poll interval.
-///
-/// Rows that were already due at the last pass but not claimed are locked by another session
-/// (a `schedule_check_due()` caller); they are retried at the poll interval instead of
-/// spinning on them.
-fn time_until_next_due(last_pass_at: DateTime<Utc>) -> Duration {
-    let poll = guc::poll_interval();
-    let earliest = BackgroundWorker::transaction(|| {
-        Spi::get_one_with_args::<TimestampWithTimeZone>(
-            "SELECT min(next_execution_at) FROM workflow_scheduler.workflow_schedules
-              WHERE is_active AND next_execution_at > $1",
-            &[from_utc(last_pass_at).into()],
-        )
-        .ok()
-        .flatten()
-        .and_then(to_utc)
-    });
+/// How long to sleep for a wake-up at `earliest`, at most the poll interval; published in
+/// shared memory so that a backend committing a sooner schedule wakes the worker.
+fn sleep_until(earliest: Option<DateTime<Utc>>) -> Duration {
     let now = Utc::now();
-    let wake_at: DateTime<Utc> = match earliest {
-        Some(at) if at <= now => now,
-        Some(at) => at.min(now + chrono::Duration::from_std(poll).unwrap_or_default()),
-        None => now + chrono::Duration::from_std(poll).unwrap_or_default(),
-    };
+    let poll_end = now + chrono::Duration::from_std(guc::poll_interval()).unwrap_or_default();
+    let wake_at = earliest.map_or(poll_end, |at| at.clamp(now, poll_end));
     wakeup::mark_worker_sleeping_until(wake_at);
     (wake_at - now).to_std().unwrap_or_default()
 }
 
-fn extension_exists() -> bool {
-    BackgroundWorker::transaction(|| unsafe {
-        pg_sys::get_extension_oid(c"workflow_scheduler".as_ptr(), true) != pg_sys::InvalidOid
-    })
+/// Whether CREATE EXTENSION has run in this database; needs a transaction.
+fn extension_created() -> bool {
+    unsafe { pg_sys::get_extension_oid(c"workflow_scheduler".as_ptr(), true) != pg_sys::InvalidOid }
 }
 
 fn system_event(action: &'static str) {
