@@ -63,7 +63,8 @@ pub fn init(preloading: bool) {
         c"Larger batches fire bursts faster; smaller ones keep transactions short.",
         &BATCH_SIZE,
         1,
-        1_000_000,
+        // The worker holds a batch in memory (about 10-14 KiB per row): keep it bounded.
+        10_000,
         GucContext::Sighup,
         GucFlags::default(),
     );

@@ -146,8 +146,11 @@ fn one_step(started: bool) -> Step {
 /// retried at the poll interval instead of spinning on them.
 fn earliest_not_yet_due(pass_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     Spi::get_one_with_args::<TimestampWithTimeZone>(
-        "SELECT min(next_execution_at) FROM workflow_scheduler.workflow_schedules
-          WHERE is_active AND next_execution_at > $1",
+        // ORDER BY ... LIMIT 1 always walks the partial index; min() can be planned as an
+        // aggregate over every future row when statistics are stale.
+        "SELECT next_execution_at FROM workflow_scheduler.workflow_schedules
+          WHERE is_active AND next_execution_at > $1
+          ORDER BY next_execution_at LIMIT 1",
         &[from_utc(pass_at).into()],
     )
     .ok()
@@ -172,7 +175,10 @@ fn sleep_until(earliest: Option<DateTime<Utc>>) -> Duration {
     let poll_end = now + chrono::Duration::from_std(guc::poll_interval()).unwrap_or_default();
     let wake_at = earliest.map_or(poll_end, |at| at.clamp(now, poll_end));
     wakeup::mark_worker_sleeping_until(wake_at);
-    (wake_at - now).to_std().unwrap_or_default()
+    // The latch wait counts whole milliseconds: round up, or a wake-up less than 1 ms away
+    // becomes a zero wait and an empty pass.
+    let micros = (wake_at - now).num_microseconds().unwrap_or(0).max(0) as u64;
+    Duration::from_millis(micros.div_ceil(1000))
 }
 
 /// Whether CREATE EXTENSION has run in this database; needs a transaction.
