@@ -1,8 +1,8 @@
 //! Every `workflow_scheduler.*` setting, registered in one place, with typed accessors.
 
-use std::ffi::CStr;
+use std::ffi::{c_char, c_void, CStr};
 
-use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting};
 
 static DATABASE_NAME: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"postgres"));
@@ -68,22 +68,57 @@ pub fn init(preloading: bool) {
         GucContext::Sighup,
         GucFlags::default(),
     );
-    GucRegistry::define_string_guc(
-        c"workflow_scheduler.notify_channel",
-        c"NOTIFY channel that receives trigger payloads.",
-        c"Workflow engines LISTEN on this channel.",
-        &NOTIFY_CHANNEL,
-        GucContext::Sighup,
-        GucFlags::default(),
-    );
-    GucRegistry::define_string_guc(
-        c"workflow_scheduler.timezone",
-        c"Default IANA time zone for schedules that name none.",
-        c"Used by schedule_add and schedule_update when schedule_config has no timezone key.",
-        &DEFAULT_TIMEZONE,
-        GucContext::Sighup,
-        GucFlags::default(),
-    );
+    // Both string settings are checked when set: a bad value is refused with "invalid value
+    // for parameter" and the old one stays, instead of failing every pass of the worker.
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"workflow_scheduler.notify_channel",
+            c"NOTIFY channel that receives trigger payloads.",
+            c"Workflow engines LISTEN on this channel. 1 to 63 bytes.",
+            &NOTIFY_CHANNEL,
+            GucContext::Sighup,
+            GucFlags::default(),
+            Some(check_notify_channel),
+            None,
+            None,
+        );
+        GucRegistry::define_string_guc_with_hooks(
+            c"workflow_scheduler.timezone",
+            c"Default IANA time zone for schedules that name none.",
+            c"Used by schedule_add and schedule_update when schedule_config has no timezone key.",
+            &DEFAULT_TIMEZONE,
+            GucContext::Sighup,
+            GucFlags::default(),
+            Some(check_timezone),
+            None,
+            None,
+        );
+    }
+}
+
+/// The value a string check hook is asked about, if it is valid UTF-8.
+unsafe fn proposed(newval: *mut *mut c_char) -> Option<&'static str> {
+    if newval.is_null() || unsafe { (*newval).is_null() } {
+        return None;
+    }
+    unsafe { CStr::from_ptr(*newval) }.to_str().ok()
+}
+
+/// A channel name must fit an identifier: 1 to NAMEDATALEN - 1 bytes.
+unsafe extern "C-unwind" fn check_notify_channel(
+    newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    unsafe { proposed(newval) }.is_some_and(|name| !name.is_empty() && name.len() < pg_sys::NAMEDATALEN as usize)
+}
+
+unsafe extern "C-unwind" fn check_timezone(
+    newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    unsafe { proposed(newval) }.is_some_and(|name| scheduler_core::parse_timezone(name).is_ok())
 }
 
 fn string_or(setting: &GucSetting<Option<std::ffi::CString>>, fallback: &CStr) -> String {

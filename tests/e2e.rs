@@ -487,3 +487,23 @@ fn oversized_payload_arrives_truncated_and_full_data_is_kept() {
         .get(0);
     assert_eq!(kept, 9000);
 }
+
+#[test]
+fn invalid_settings_are_refused_and_the_old_value_stays() {
+    let mut client = connect();
+    let too_long = "c".repeat(64);
+    for (name, value) in [
+        ("workflow_scheduler.notify_channel", ""),
+        ("workflow_scheduler.notify_channel", too_long.as_str()),
+        ("workflow_scheduler.timezone", "Mars/Olympus"),
+    ] {
+        let err = client
+            .batch_execute(&format!("ALTER SYSTEM SET {name} = '{value}'"))
+            .expect_err("an invalid value is refused");
+        let db_error = err.as_db_error().expect("a server error");
+        assert_eq!(db_error.code().code(), "22023", "{name} = {value:?}: {}", db_error.message());
+        assert!(db_error.message().starts_with("invalid value for parameter"), "{}", db_error.message());
+    }
+    let channel: String = client.query_one("SHOW workflow_scheduler.notify_channel", &[]).unwrap().get(0);
+    assert_eq!(channel, "workflow_scheduler");
+}
