@@ -269,6 +269,37 @@ fn emit(rec: &Record) {
     println!("RESULT {}", line.join(" "));
 }
 
+/// The fields every burst result line has, for either scheduler.
+#[allow(clippy::too_many_arguments)]
+fn burst_fields(
+    kind: &str,
+    sched: &str,
+    n: usize,
+    received: usize,
+    unique: usize,
+    dups: usize,
+    drain_ms: f64,
+    d: &Delays,
+    setup_ms: f64,
+) -> Vec<(&'static str, String)> {
+    let fires_per_s = if received == n { n as f64 / (drain_ms / 1000.0) } else { f64::NAN };
+    vec![
+        ("kind", kind.to_string()),
+        ("sched", sched.to_string()),
+        ("n", n.to_string()),
+        ("received", received.to_string()),
+        ("unique", unique.to_string()),
+        ("dups", dups.to_string()),
+        ("drain_ms", f1(drain_ms)),
+        ("fires_per_s", f1(fires_per_s)),
+        ("first_ms", f1(d.min())),
+        ("p50_ms", f1(d.p(50.0))),
+        ("p99_ms", f1(d.p(99.0))),
+        ("max_ms", f1(d.max())),
+        ("setup_ms", f1(setup_ms)),
+    ]
+}
+
 fn f1(x: f64) -> String {
     if x.is_nan() { "nan".into() } else { format!("{x:.1}") }
 }
@@ -507,24 +538,12 @@ fn ws_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
     let received = delays.len();
     let d = Delays::new(delays);
     let drain_ms = ms_between(last, due);
-    let mut pairs = vec![
-        ("kind", "burst".to_string()),
-        ("sched", "ws".to_string()),
-        ("n", n.to_string()),
-        ("received", received.to_string()),
-        ("unique", seen.len().to_string()),
-        ("dups", dups.to_string()),
-        ("drain_ms", f1(drain_ms)),
-        ("fires_per_s", f1(if received == n { n as f64 / (drain_ms / 1000.0) } else { f64::NAN })),
-        ("first_ms", f1(d.min())),
-        ("p50_ms", f1(d.p(50.0))),
-        ("p99_ms", f1(d.p(99.0))),
-        ("max_ms", f1(d.max())),
-        ("setup_ms", f1(setup_ms)),
+    let mut pairs = burst_fields("burst", "ws", n, received, seen.len(), dups, drain_ms, &d, setup_ms);
+    pairs.extend([
         ("worker_cpu_ms", f1(worker_cpu_ms)),
         ("rss_kb", mem.vm_rss_kb.to_string()),
         ("rss_anon_kb", mem.rss_anon_kb.to_string()),
-    ];
+    ]);
     pairs.extend(ws_server_side(ctl, due, last + chrono::Duration::seconds(1))?);
     log(format!("ws-burst N={n}: received {received}/{n}, drain {drain_ms:.0} ms"));
     Ok(record(&pairs))
@@ -662,27 +681,17 @@ fn cron_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
     // cron.schedule late and skips the minute; then the phase is repeated).
     let valid = received == n && dups == 0 && drain_ms < 60_000.0;
     log(format!("cron-burst N={n}: received {received}/{n}, drain {drain_ms:.0} ms{}", if valid { "" } else { " (INVALID)" }));
-    Ok(record(&[
-        ("kind", if valid { "burst" } else { "burst_invalid" }.to_string()),
-        ("sched", "pg_cron".to_string()),
-        ("n", n.to_string()),
-        ("received", received.to_string()),
-        ("unique", seen.len().to_string()),
-        ("dups", dups.to_string()),
-        ("drain_ms", f1(drain_ms)),
-        ("fires_per_s", f1(if received == n { n as f64 / (drain_ms / 1000.0) } else { f64::NAN })),
-        ("first_ms", f1(d.min())),
-        ("p50_ms", f1(d.p(50.0))),
-        ("p99_ms", f1(d.p(99.0))),
-        ("max_ms", f1(d.max())),
-        ("setup_ms", f1(setup_ms)),
+    let kind = if valid { "burst" } else { "burst_invalid" };
+    let mut pairs = burst_fields(kind, "pg_cron", n, received, seen.len(), dups, drain_ms, &d, setup_ms);
+    pairs.extend([
         ("srv_runs", runs.to_string()),
         ("srv_succeeded", succeeded.to_string()),
         ("srv_first_start_ms", f1(ms(first_start))),
         ("srv_last_end_ms", f1(ms(last_end))),
         ("runs_after_unschedule", zombie_runs.to_string()),
         ("notifications_after_unschedule", zombies.to_string()),
-    ]))
+    ]);
+    Ok(record(&pairs))
 }
 
 fn steady(
