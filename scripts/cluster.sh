@@ -8,10 +8,11 @@ set -euo pipefail
 
 PG_BIN=/usr/lib/postgresql/15/bin
 action=${1:?start|stop}
-dir=${2:?directory}
+dir=$(realpath -m "${2:?directory}")
 
+# As root, run as postgres from /, since the caller's directory may be closed to postgres.
 as_pg() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 case "$action" in
