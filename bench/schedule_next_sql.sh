@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 rounds=${ROUNDS:-5}
 dir=${WS_BENCH_DIR:-/tmp/ws-bench-sql}
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The cluster listens only on its own socket directory, so a fixed port cannot clash.
+port=${WS_PORT:-54323}
 psql=(/usr/lib/postgresql/15/bin/psql -X -q -At -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1)
 
 trap 'bash scripts/cluster.sh stop "$dir"' EXIT

@@ -19,6 +19,8 @@ case "$action" in
   start)
     port=${3:?port}
     shift 3
+    # A cluster left running by an interrupted run would hold the socket: stop it first.
+    bash "$0" stop "$dir"
     rm -rf "$dir"
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir"

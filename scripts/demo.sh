@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 seconds=${DEMO_SECONDS:-70}
 dir=${WS_DEMO_DIR:-/tmp/ws-demo}
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The cluster listens only on its own socket directory, so a fixed port cannot clash.
+port=${WS_PORT:-54322}
 psql=(/usr/lib/postgresql/15/bin/psql -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1)
 
 cleanup() { bash scripts/cluster.sh stop "$dir"; rm -rf "$dir"; echo "cluster stopped and removed"; }

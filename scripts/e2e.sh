@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PG_REGRESS=/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress
 dir=${WS_E2E_DIR:-/tmp/ws-e2e}
-port=${WS_E2E_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+# The cluster listens only on its own socket directory, so a fixed port cannot clash.
+port=${WS_E2E_PORT:-54321}
 
 trap 'bash scripts/cluster.sh stop "$dir"' EXIT
 bash scripts/cluster.sh start "$dir" "$port" \
