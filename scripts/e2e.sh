@@ -20,13 +20,13 @@ regress_out="$dir/regress"
 # A copy the postgres user can read wherever the checkout lives (a clone under /root is not).
 mkdir -p "$regress_out"
 cp -r pg_test/sql pg_test/expected "$regress_out/"
-as_pg=()
-if [ "$(id -u)" -eq 0 ]; then
-  chown -R postgres:postgres "$regress_out"
-  as_pg=(runuser -u postgres --)
-fi
+# As root, run as postgres from /, since the checkout may be closed to postgres.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+[ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$regress_out"
 tests=$(cd pg_test/sql && ls *.sql | sed 's/\.sql$//' | sort)
-if ! "${as_pg[@]}" "$PG_REGRESS" --inputdir="$regress_out" --outputdir="$regress_out" \
+if ! as_pg "$PG_REGRESS" --inputdir="$regress_out" --outputdir="$regress_out" \
     --host="$dir" --port="$port" --user=postgres --dbname=ws_regress $tests; then
   cat "$regress_out/regression.diffs" 2>/dev/null || true
   exit 1
@@ -34,6 +34,6 @@ fi
 
 echo "== end-to-end tests (tests/)"
 createdb_bin=/usr/lib/postgresql/15/bin/createdb
-"${as_pg[@]}" "$createdb_bin" -h "$dir" -p "$port" -U postgres ws_e2e
+as_pg "$createdb_bin" -h "$dir" -p "$port" -U postgres ws_e2e
 WS_E2E_HOST="$dir" WS_E2E_PORT="$port" WS_E2E_DB=ws_e2e \
   cargo test --release --test e2e -- --test-threads=1
