@@ -7,6 +7,7 @@
 //! delivers only if the transaction commits.
 
 use std::collections::HashSet;
+use std::mem::take;
 
 use chrono::{DateTime, Utc};
 use pgrx::datum::TimestampWithTimeZone;
@@ -215,9 +216,10 @@ pub fn run_batch(settings: &PassSettings) -> BatchReport {
         writes.exec_trigger_data.push(JsonB(trigger_data));
     }
 
-    let inserted = write_executions(&writes, triggered_at);
-    write_schedules(&writes, triggered_at);
-    write_audit(&writes);
+    // Each write hands its columns to Postgres without copying them.
+    let inserted = write_executions(&mut writes, triggered_at);
+    write_schedules(&mut writes, triggered_at);
+    write_audit(&mut writes);
     send_notifications(&settings.channel, &writes.notify, &inserted);
     // An occurrence whose execution row already existed was not fired by this pass.
     report.fired.retain(|f| inserted.contains(f.execution_id.as_bytes()));
@@ -304,7 +306,7 @@ fn claim_due_rows(settings: &PassSettings) -> Vec<ClaimedRow> {
 
 /// Inserts the execution rows and returns the ids that went in. The unique
 /// (schedule_id, scheduled_for) constraint drops an occurrence that was already recorded.
-fn write_executions(writes: &Writes, triggered_at: DateTime<Utc>) -> HashSet<[u8; 16]> {
+fn write_executions(writes: &mut Writes, triggered_at: DateTime<Utc>) -> HashSet<[u8; 16]> {
     if writes.exec_ids.is_empty() {
         return HashSet::new();
     }
@@ -313,10 +315,10 @@ fn write_executions(writes: &Writes, triggered_at: DateTime<Utc>) -> HashSet<[u8
             "INSERT INTO workflow_scheduler.workflow_schedule_executions
                  (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status,
                   coalesced, trigger_data)
-             SELECT e.execution_id, e.schedule_id, e.workflow_id, e.scheduled_for, $9, e.status,
+             SELECT e.execution_id, e.schedule_id, e.workflow_id, e.scheduled_for, $8, e.status,
                     e.coalesced, e.trigger_data
                FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[],
-                           $6::int[], $7::jsonb[], $8::int[])
+                           $6::int[], $7::jsonb[]) WITH ORDINALITY
                     AS e(execution_id, schedule_id, workflow_id, scheduled_for, status, coalesced,
                          trigger_data, ord)
               ORDER BY e.ord
@@ -324,14 +326,13 @@ fn write_executions(writes: &Writes, triggered_at: DateTime<Utc>) -> HashSet<[u8
              RETURNING execution_id",
             None,
             &[
-                writes.exec_ids.clone().into(),
-                writes.exec_schedule_ids.clone().into(),
-                writes.exec_workflow_ids.clone().into(),
-                writes.exec_scheduled_for.clone().into(),
-                writes.exec_status.clone().into(),
-                writes.exec_coalesced.clone().into(),
-                writes.exec_trigger_data.iter().map(|j| JsonB(j.0.clone())).collect::<Vec<_>>().into(),
-                (1..=writes.exec_ids.len() as i32).collect::<Vec<_>>().into(),
+                take(&mut writes.exec_ids).into(),
+                take(&mut writes.exec_schedule_ids).into(),
+                take(&mut writes.exec_workflow_ids).into(),
+                take(&mut writes.exec_scheduled_for).into(),
+                take(&mut writes.exec_status).into(),
+                take(&mut writes.exec_coalesced).into(),
+                take(&mut writes.exec_trigger_data).into(),
                 from_utc(triggered_at).into(),
             ],
         )?;
@@ -347,7 +348,7 @@ fn write_executions(writes: &Writes, triggered_at: DateTime<Utc>) -> HashSet<[u8
 }
 
 /// Advances every claimed schedule in one statement.
-fn write_schedules(writes: &Writes, updated_at: DateTime<Utc>) {
+fn write_schedules(writes: &mut Writes, updated_at: DateTime<Utc>) {
     if writes.row_ids.is_empty() {
         return;
     }
@@ -363,17 +364,17 @@ fn write_schedules(writes: &Writes, updated_at: DateTime<Utc>) {
                 AS u(id, next_execution_at, fired, execution_id)
           WHERE s.id = u.id",
         &[
-            writes.row_ids.clone().into(),
-            writes.row_next.clone().into(),
-            writes.row_fired.clone().into(),
-            writes.row_execution_ids.clone().into(),
+            take(&mut writes.row_ids).into(),
+            take(&mut writes.row_next).into(),
+            take(&mut writes.row_fired).into(),
+            take(&mut writes.row_execution_ids).into(),
             from_utc(updated_at).into(),
         ],
     )
     .unwrap_or_else(|err| spi_failed(err));
 }
 
-fn write_audit(writes: &Writes) {
+fn write_audit(writes: &mut Writes) {
     if writes.audit_action.is_empty() {
         return;
     }
@@ -381,11 +382,11 @@ fn write_audit(writes: &Writes) {
         "INSERT INTO workflow_scheduler.audit_log (event_type, community_id, action, result, details)
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::jsonb[])",
         &[
-            writes.audit_type.clone().into(),
-            writes.audit_community.clone().into(),
-            writes.audit_action.clone().into(),
-            writes.audit_result.clone().into(),
-            writes.audit_details.iter().map(|j| JsonB(j.0.clone())).collect::<Vec<_>>().into(),
+            take(&mut writes.audit_type).into(),
+            take(&mut writes.audit_community).into(),
+            take(&mut writes.audit_action).into(),
+            take(&mut writes.audit_result).into(),
+            take(&mut writes.audit_details).into(),
         ],
     )
     .unwrap_or_else(|err| spi_failed(err));
