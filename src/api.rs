@@ -267,12 +267,7 @@ fn schedule_check_due() -> TableIterator<
 > {
     let mut fired = Vec::new();
     loop {
-        let settings = due_pass::PassSettings {
-            now: Utc::now(),
-            grace: guc::grace_period(),
-            batch_size: guc::batch_size(),
-            channel: guc::notify_channel(),
-        };
+        let settings = due_pass::PassSettings::now();
         let report = due_pass::run_batch(&settings);
         fired.extend(report.fired.into_iter().map(|f| {
             (f.schedule_id, f.execution_id, f.workflow_id, from_utc(f.scheduled_for), from_utc(f.triggered_at))

@@ -20,6 +20,7 @@ use scheduler_core::{
 };
 
 use crate::audit::{AuditEvent, EventType};
+use crate::guc;
 use crate::cron_cache::recurrence_of;
 use crate::time_conv::{from_utc, to_utc};
 
@@ -29,6 +30,19 @@ pub struct PassSettings {
     pub grace: chrono::Duration,
     pub batch_size: i64,
     pub channel: String,
+}
+
+impl PassSettings {
+    /// The current settings, with `now` read from the clock: the worker and
+    /// `schedule_check_due()` both run a pass this way.
+    pub fn now() -> PassSettings {
+        PassSettings {
+            now: Utc::now(),
+            grace: guc::grace_period(),
+            batch_size: guc::batch_size(),
+            channel: guc::notify_channel(),
+        }
+    }
 }
 
 /// A fired occurrence, as `schedule_check_due()` returns it.

@@ -112,12 +112,7 @@ fn one_step(started: bool) -> Step {
     if !guc::enabled() {
         return Step::Disabled;
     }
-    let settings = PassSettings {
-        now: Utc::now(),
-        grace: guc::grace_period(),
-        batch_size: guc::batch_size(),
-        channel: guc::notify_channel(),
-    };
+    let settings = PassSettings::now();
     let report = run_batch(&settings);
     if report.claimed > 0 {
         AuditEvent {
