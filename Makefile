@@ -1,6 +1,7 @@
 # workflow_scheduler: every entry point a developer or CI needs.
 #   make demo    the main job: a throwaway cluster, schedules firing, notifications printed
-#   make test    every test layer (unit, in-database, pg_regress golden files, end-to-end)
+#   make test    formatting and lints, then every test layer (unit, in-database, pg_regress
+#                golden files, end-to-end)
 #   make bench   benchmarks; figures go to docs/benchmarks.md by hand
 # Each target first runs scripts/setup.sh, which installs what is missing, idempotently.
 
@@ -8,15 +9,22 @@ PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 PGRX_TEST_DIR ?= /tmp/ws-pgrx-test
 ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo yes)
 
-.PHONY: setup install test test-unit test-pg test-e2e demo bench clean
+.PHONY: setup install lint test test-unit test-pg test-e2e demo bench clean
 
 setup:
 	@bash scripts/setup.sh
 
+# Installs by writing new files and renaming them over the old ones (scripts/install.sh), so a
+# running server keeps its library until it restarts.
 install: setup
-	cargo pgrx install --release --pg-config $(PG_CONFIG)
+	PG_CONFIG=$(PG_CONFIG) bash scripts/install.sh
 
-test: setup test-unit test-pg test-e2e
+test: setup lint test-unit test-pg test-e2e
+
+# rustfmt.toml sets the style; clippy's warnings are errors.
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
 
 # Layer 1: the pure time logic, including every conformance vector.
 test-unit:

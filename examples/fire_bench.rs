@@ -118,10 +118,8 @@ fn deactivate_all(ctl: &mut Client) -> Res<u64> {
 }
 
 fn worker_pid(ctl: &mut Client) -> Res<Option<i32>> {
-    let row = ctl.query_opt(
-        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'workflow_scheduler' LIMIT 1",
-        &[],
-    )?;
+    let row =
+        ctl.query_opt("SELECT pid FROM pg_stat_activity WHERE backend_type = 'workflow_scheduler' LIMIT 1", &[])?;
     Ok(row.map(|r| r.get(0)))
 }
 
@@ -172,7 +170,8 @@ fn read_cpu_s(pid: i32) -> Res<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let after_comm = stat.rsplit_once(')').ok_or("bad /proc stat")?.1;
     let fields: Vec<&str> = after_comm.split_whitespace().collect();
-    let ticks: u64 = fields.get(11).ok_or("bad /proc stat")?.parse::<u64>()? + fields.get(12).ok_or("bad /proc stat")?.parse::<u64>()?;
+    let ticks: u64 = fields.get(11).ok_or("bad /proc stat")?.parse::<u64>()?
+        + fields.get(12).ok_or("bad /proc stat")?.parse::<u64>()?;
     Ok(ticks as f64 / 100.0)
 }
 
@@ -301,7 +300,11 @@ fn burst_fields(
 }
 
 fn f1(x: f64) -> String {
-    if x.is_nan() { "nan".into() } else { format!("{x:.1}") }
+    if x.is_nan() {
+        "nan".into()
+    } else {
+        format!("{x:.1}")
+    }
 }
 
 struct Delays {
@@ -351,9 +354,7 @@ fn parse_options(rest: &[String]) -> Res<Options> {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--phases" => opts.phases = value.split(',').map(str::to_string).collect(),
-            "--burst-sizes" => {
-                opts.burst_sizes = value.split(',').map(|s| s.parse()).collect::<Result<_, _>>()?
-            }
+            "--burst-sizes" => opts.burst_sizes = value.split(',').map(|s| s.parse()).collect::<Result<_, _>>()?,
             "--steady" => {
                 opts.steady = value
                     .split(',')
@@ -416,7 +417,9 @@ fn run(args: &[String]) -> Res<()> {
                     records.push(rec);
                     break;
                 }
-                log(format!("cron-burst N={n}: pg_cron did not run every job at the boundary; repeating the phase once"));
+                log(format!(
+                    "cron-burst N={n}: pg_cron did not run every job at the boundary; repeating the phase once"
+                ));
                 println!("NOTE: pg_cron attempt {attempt} at N={n} was invalid (see the burst_invalid RESULT line); repeated");
             }
         }
@@ -477,15 +480,12 @@ fn ws_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
     let lead = Duration::from_millis(3_000 + n as u64 / 2);
     let due = (Utc::now() + lead).trunc_subsecs(3);
     let due_str = iso(due);
-    let matcher = {
-        let due = due;
-        Box::new(move |payload: &str| {
-            serde_json::from_str::<Value>(payload)
-                .ok()
-                .and_then(|v| v["scheduled_for"].as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()))
-                .is_some_and(|t| t.with_timezone(&Utc) == due)
-        })
-    };
+    let matcher = Box::new(move |payload: &str| {
+        serde_json::from_str::<Value>(payload)
+            .ok()
+            .and_then(|v| v["scheduled_for"].as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()))
+            .is_some_and(|t| t.with_timezone(&Utc) == due)
+    });
     let listener = Listener::start(target, WS_CHANNEL, n, Instant::now() + lead + Duration::from_secs(120), matcher)?;
     let mut cpu_before = None;
 
@@ -503,9 +503,13 @@ fn ws_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
         .get(0);
     let setup_ms = started.elapsed().as_secs_f64() * 1000.0;
     let margin_ms = ms_between(due, Utc::now());
-    log(format!("ws-burst N={n}: {created} schedules created in {setup_ms:.0} ms, due {due_str} ({margin_ms:.0} ms from now)"));
+    log(format!(
+        "ws-burst N={n}: {created} schedules created in {setup_ms:.0} ms, due {due_str} ({margin_ms:.0} ms from now)"
+    ));
     if margin_ms < 200.0 {
-        return Err(format!("setup of ws-burst N={n} ended {margin_ms:.0} ms before the due instant; raise the lead").into());
+        return Err(
+            format!("setup of ws-burst N={n} ended {margin_ms:.0} ms before the due instant; raise the lead").into()
+        );
     }
     // The worker's CPU from just before the due instant to the end of the drain.
     sleep_until(due - chrono::Duration::milliseconds(100), Duration::from_secs(30));
@@ -550,9 +554,7 @@ fn ws_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
 }
 
 fn unschedule_cron(ctl: &mut Client) -> Res<i64> {
-    Ok(ctl
-        .query_one("SELECT count(cron.unschedule(jobid)) FROM cron.job WHERE jobname LIKE 'fb\\_%'", &[])?
-        .get(0))
+    Ok(ctl.query_one("SELECT count(cron.unschedule(jobid)) FROM cron.job WHERE jobname LIKE 'fb\\_%'", &[])?.get(0))
 }
 
 fn cron_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
@@ -574,13 +576,8 @@ fn cron_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
     }
     let matcher = Box::new(move |payload: &str| payload.parse::<usize>().is_ok_and(|i| (1..=n).contains(&i)));
     let until_boundary = (boundary - Utc::now()).to_std().unwrap_or_default();
-    let listener = Listener::start(
-        target,
-        CRON_CHANNEL,
-        n,
-        Instant::now() + until_boundary + Duration::from_secs(115),
-        matcher,
-    )?;
+    let listener =
+        Listener::start(target, CRON_CHANNEL, n, Instant::now() + until_boundary + Duration::from_secs(115), matcher)?;
     let started = Instant::now();
     let created: i64 = ctl
         .query_one(
@@ -680,7 +677,10 @@ fn cron_burst(target: &Target, ctl: &mut Client, n: usize) -> Res<Record> {
     // Valid only if every job ran for this minute boundary (pg_cron sometimes picks up a bulk
     // cron.schedule late and skips the minute; then the phase is repeated).
     let valid = received == n && dups == 0 && drain_ms < 60_000.0;
-    log(format!("cron-burst N={n}: received {received}/{n}, drain {drain_ms:.0} ms{}", if valid { "" } else { " (INVALID)" }));
+    log(format!(
+        "cron-burst N={n}: received {received}/{n}, drain {drain_ms:.0} ms{}",
+        if valid { "" } else { " (INVALID)" }
+    ));
     let kind = if valid { "burst" } else { "burst_invalid" };
     let mut pairs = burst_fields(kind, "pg_cron", n, received, seen.len(), dups, drain_ms, &d, setup_ms);
     pairs.extend([
@@ -866,7 +866,8 @@ fn summarize(files: &[String]) -> Res<()> {
         let keys: HashSet<&String> = recs.iter().flat_map(|r| r.keys()).collect();
         for key in keys {
             let values: Vec<&String> = recs.iter().filter_map(|r| r.get(key)).collect();
-            let mut nums: Vec<f64> = values.iter().filter_map(|v| v.parse::<f64>().ok()).filter(|x| !x.is_nan()).collect();
+            let mut nums: Vec<f64> =
+                values.iter().filter_map(|v| v.parse::<f64>().ok()).filter(|x| !x.is_nan()).collect();
             let value = if nums.len() == values.len() && !nums.is_empty() {
                 nums.sort_by(|a, b| a.total_cmp(b));
                 let m = nums.len();
@@ -917,11 +918,16 @@ fn with_runs(rec: &Record, key: &str) -> String {
 }
 
 fn mib(kb: f64) -> String {
-    if kb.is_nan() { "-".into() } else { format!("{:.1} MiB", kb / 1024.0) }
+    if kb.is_nan() {
+        "-".into()
+    } else {
+        format!("{:.1} MiB", kb / 1024.0)
+    }
 }
 
 fn render(records: &[Record], runs: usize) {
-    let title_suffix = if runs > 1 { format!(" (median of {runs} runs; each run in parentheses)") } else { String::new() };
+    let title_suffix =
+        if runs > 1 { format!(" (median of {runs} runs; each run in parentheses)") } else { String::new() };
     let by = |kind: &str, sched: &str, n: u64| {
         records.iter().find(|r| get(r, "kind") == kind && get(r, "sched") == sched && num(r, "n") == n as f64)
     };

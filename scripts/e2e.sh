@@ -32,6 +32,25 @@ if ! as_pg "$PG_REGRESS" --inputdir="$regress_out" --outputdir="$regress_out" \
   exit 1
 fi
 
+echo "== reinstall while the server runs: files are replaced by rename, the server keeps going"
+psql_bin=/usr/lib/postgresql/15/bin/psql
+library="$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)/workflow_scheduler.so"
+worker_pid() {
+  as_pg "$psql_bin" -X -At -h "$dir" -p "$port" -U postgres -d postgres \
+    -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'workflow_scheduler'"
+}
+inode_before=$(stat -c %i "$library")
+pid_before=$(worker_pid)
+bash scripts/install.sh >/dev/null
+inode_after=$(stat -c %i "$library")
+pid_after=$(worker_pid)
+if [ "$inode_before" = "$inode_after" ] || [ -z "$pid_before" ] || [ "$pid_before" != "$pid_after" ]; then
+  echo "reinstall: library inode $inode_before -> $inode_after, worker pid '$pid_before' -> '$pid_after'" >&2
+  echo "expected a new inode (rename) and the same running worker" >&2
+  exit 1
+fi
+echo "library replaced (inode $inode_before -> $inode_after), worker $pid_after still running"
+
 echo "== end-to-end tests (tests/)"
 createdb_bin=/usr/lib/postgresql/15/bin/createdb
 as_pg "$createdb_bin" -h "$dir" -p "$port" -U postgres ws_e2e

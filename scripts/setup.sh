@@ -22,6 +22,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
+# `make lint` needs rustfmt and clippy; the machine's toolchain ships both.
+for component in rustfmt clippy; do
+  command="fmt"; [ "$component" = clippy ] && command="clippy"
+  if ! cargo "$command" --version >/dev/null 2>&1; then
+    echo "setup: adding the $component component"
+    rustup component add "$component"
+  fi
+done
+
 if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
   echo "setup: installing cargo-pgrx $PGRX_VERSION (takes several minutes)"
   cargo install cargo-pgrx --version "$PGRX_VERSION" --locked

@@ -1,5 +1,9 @@
 -- workflow_scheduler schema: schedules, their execution history and the audit log.
--- Loaded first (bootstrap); the Rust functions are created after it.
+-- Loaded first (bootstrap); the Rust functions are created after it, then security.sql.
+--
+-- This is the schema of a fresh install of the current version. An existing database reaches
+-- the same schema through the upgrade scripts (sql/workflow_scheduler--A--B.sql): every change
+-- here needs its twin there, new columns go last, and the upgrade test compares the catalogs.
 
 CREATE TABLE workflow_scheduler.workflow_schedules (
     id                 bigserial PRIMARY KEY,
@@ -83,17 +87,29 @@ CREATE TABLE workflow_scheduler.audit_log (
     action        text NOT NULL,
     result        text NOT NULL,
     details       jsonb NOT NULL DEFAULT '{}',
-    CONSTRAINT audit_event_type_known CHECK (event_type IN ('AUDIT', 'SYSTEM', 'ERROR'))
+    CONSTRAINT audit_event_type_known CHECK (event_type IN ('AUDIT', 'SYSTEM', 'ERROR')),
+    -- 0.2.0: the schedule the event is about (NULL for the worker's own events); row-level
+    -- security shows a role only the rows of schedules it may see.
+    schedule_id   uuid
 );
 
 CREATE INDEX audit_log_logged_at_idx ON workflow_scheduler.audit_log (logged_at);
+
+-- pg_dump keeps the rows of these tables and the sequences' positions (extension members are
+-- otherwise left out of a dump).
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedules', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedules_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedule_executions', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.audit_log_id_seq', '');
 
 -- The JSON shape every schedule function returns (the seed's result dictionary).
 CREATE FUNCTION workflow_scheduler.schedule_to_json(s workflow_scheduler.workflow_schedules)
 RETURNS jsonb
 LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object(
+    SELECT pg_catalog.jsonb_build_object(
         'schedule_id',       s.schedule_id,
         'workflow_id',       s.workflow_id,
         'schedule_type',     s.schedule_type,
@@ -109,6 +125,7 @@ AS $$
         'execution_count',   s.execution_count,
         'context_data',      s.context_data,
         'community_id',      s.community_id,
+        'owner_role',        s.owner_role,
         'created_by',        s.created_by,
         'created_at',        s.created_at,
         'updated_at',        s.updated_at

@@ -1,8 +1,46 @@
--- Privileges: nothing for PUBLIC except previewing next times with schedule_next.
--- Runs last, after every function exists. Grant the rest to your application role explicitly.
+-- Security: row-level security, privileges, and a warning when this database is not the one the
+-- worker serves. Runs last, after every function exists. docs/security.md explains the model.
 
+-- A role sees the rows of schedules owned by a role it is a member of; superusers and members
+-- of workflow_scheduler.admin_role see everything. Rows of no schedule (the worker's own audit
+-- events) are for those administrators only. Only SELECT is ever granted: the functions write.
+ALTER TABLE workflow_scheduler.workflow_schedules ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_scheduler.workflow_schedule_executions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_scheduler.audit_log ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY schedules_of_member_roles ON workflow_scheduler.workflow_schedules
+    FOR SELECT USING (workflow_scheduler.caller_can_access(owner_role));
+CREATE POLICY executions_of_visible_schedules ON workflow_scheduler.workflow_schedule_executions
+    FOR SELECT USING (workflow_scheduler.caller_can_access(
+        (SELECT s.owner_role FROM workflow_scheduler.workflow_schedules AS s
+          WHERE s.schedule_id OPERATOR(pg_catalog.=) workflow_schedule_executions.schedule_id)));
+CREATE POLICY audit_of_visible_schedules ON workflow_scheduler.audit_log
+    FOR SELECT USING (workflow_scheduler.caller_can_access(
+        (SELECT s.owner_role FROM workflow_scheduler.workflow_schedules AS s
+          WHERE s.schedule_id OPERATOR(pg_catalog.=) audit_log.schedule_id)));
+
+-- Privileges: nothing for PUBLIC except previewing next times with schedule_next. An
+-- application role gets exactly two grants (README, docs/security.md):
+--   GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA workflow_scheduler TO app;
+--   GRANT SELECT ON ALL TABLES IN SCHEMA workflow_scheduler TO app;
 REVOKE ALL ON ALL TABLES IN SCHEMA workflow_scheduler FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA workflow_scheduler FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA workflow_scheduler FROM PUBLIC;
 GRANT USAGE ON SCHEMA workflow_scheduler TO PUBLIC;
 GRANT EXECUTE ON FUNCTION workflow_scheduler.schedule_next(text, text, integer, timestamptz, text, timestamptz) TO PUBLIC;
+
+-- Schedules in a database the worker does not serve never fire on their own: say so now.
+DO $$
+DECLARE
+    served text := pg_catalog.current_setting('workflow_scheduler.database_name', true);
+BEGIN
+    IF served IS NULL THEN
+        RAISE WARNING 'workflow_scheduler is not in shared_preload_libraries: no worker fires schedules'
+            USING HINT = 'Add it to shared_preload_libraries and restart. Until then, schedule_check_due() fires what is due.';
+    ELSIF served OPERATOR(pg_catalog.<>) pg_catalog.current_database() THEN
+        RAISE WARNING 'workflow_scheduler: the worker serves database "%", not "%"', served, pg_catalog.current_database()
+            USING DETAIL = 'Schedules created here never fire on their own.',
+                  HINT = 'Set workflow_scheduler.database_name to this database and restart, or create the extension in the served database.';
+    END IF;
+END
+$$;

@@ -10,7 +10,10 @@ use scheduler_core::ScheduleError;
 #[derive(Debug)]
 pub enum ApiError {
     Invalid(ScheduleError),
+    /// Unknown, or outside the caller's reach: both answer the same.
     NotFound(String),
+    /// The installed extension (this version) differs from the loaded library.
+    VersionMismatch(String),
 }
 
 impl From<ScheduleError> for ApiError {
@@ -24,6 +27,7 @@ impl ApiError {
         match self {
             ApiError::Invalid(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, // 22023
             ApiError::NotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,          // P0002
+            ApiError::VersionMismatch(_) => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, // 55000
         }
     }
 
@@ -31,6 +35,10 @@ impl ApiError {
         match self {
             ApiError::Invalid(err) => err.to_string(),
             ApiError::NotFound(id) => format!("Schedule not found: {id}"),
+            ApiError::VersionMismatch(installed) => format!(
+                "workflow_scheduler: the installed extension is version \"{installed}\" but the loaded library is \"{}\"; run ALTER EXTENSION workflow_scheduler UPDATE",
+                env!("CARGO_PKG_VERSION")
+            ),
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use std::ffi::{c_char, c_void, CStr};
 
-use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting, PostgresGucEnum};
+
+use scheduler_core::PayloadMode;
 
 static DATABASE_NAME: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"postgres"));
@@ -14,6 +16,17 @@ static NOTIFY_CHANNEL: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"workflow_scheduler"));
 static DEFAULT_TIMEZONE: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"UTC"));
+static ADMIN_ROLE: GucSetting<Option<std::ffi::CString>> = GucSetting::<Option<std::ffi::CString>>::new(None);
+static NOTIFY_PAYLOAD: GucSetting<NotifyPayload> = GucSetting::<NotifyPayload>::new(NotifyPayload::Full);
+
+/// `workflow_scheduler.notify_payload`.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+enum NotifyPayload {
+    #[name = c"full"]
+    Full,
+    #[name = c"ids"]
+    Ids,
+}
 
 /// Registers the settings. `database_name` is a postmaster setting, so it is only defined
 /// while `shared_preload_libraries` is being processed; the others are always defined so
@@ -65,6 +78,23 @@ pub fn init(preloading: bool) {
         1,
         // The worker holds a batch in memory (about 10-14 KiB per row): keep it bounded.
         10_000,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"workflow_scheduler.admin_role",
+        c"Role whose members see and change every schedule.",
+        c"Empty: only superusers do. Other roles see only schedules owned by a role they are a member of.",
+        &ADMIN_ROLE,
+        // Sighup: only the server's configuration (a superuser) sets it.
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"workflow_scheduler.notify_payload",
+        c"What a fire's NOTIFY carries: full (the trigger data) or ids.",
+        c"LISTEN has no privileges: with ids, a listener learns only schedule_id, execution_id, workflow_id and scheduled_for.",
+        &NOTIFY_PAYLOAD,
         GucContext::Sighup,
         GucFlags::default(),
     );
@@ -122,11 +152,7 @@ unsafe extern "C-unwind" fn check_timezone(
 }
 
 fn string_or(setting: &GucSetting<Option<std::ffi::CString>>, fallback: &CStr) -> String {
-    setting
-        .get()
-        .unwrap_or_else(|| fallback.to_owned())
-        .to_string_lossy()
-        .into_owned()
+    setting.get().unwrap_or_else(|| fallback.to_owned()).to_string_lossy().into_owned()
 }
 
 pub fn database_name() -> String {
@@ -155,4 +181,17 @@ pub fn notify_channel() -> String {
 
 pub fn default_timezone() -> String {
     string_or(&DEFAULT_TIMEZONE, c"UTC")
+}
+
+/// The admin role's name, if one is set.
+pub fn admin_role() -> Option<String> {
+    let name = string_or(&ADMIN_ROLE, c"");
+    (!name.is_empty()).then_some(name)
+}
+
+pub fn notify_payload() -> PayloadMode {
+    match NOTIFY_PAYLOAD.get() {
+        NotifyPayload::Full => PayloadMode::Full,
+        NotifyPayload::Ids => PayloadMode::Ids,
+    }
 }

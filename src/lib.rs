@@ -1,37 +1,37 @@
 //! workflow_scheduler: workflow schedules kept in Postgres and fired by a background worker.
 //!
-//! The time logic (cron, time zones, DST, intervals, grace, payloads) lives in the pure crate
-//! `scheduler_core`; the modules here are the thin Postgres layer around it:
-//! - `api`: the SQL functions (`schedule_add`, `schedule_update`, ...);
-//! - `store`: the SQL statements those functions run;
-//! - `audit`: AAA audit events (log line + `audit_log` row);
+//! The rules (cron, time zones, DST, intervals, grace, firing plans, audit events, payloads)
+//! live in the pure crate `scheduler_core`; the modules here are the Postgres layer around it:
+//! - `api`: the SQL functions (`schedule_add`, ..., `schedule_check_due`);
+//! - `firing`: one due pass, shared by the worker and `schedule_check_due()`;
+//! - `bgw`: the background worker and what every worker does alike;
+//! - `store`: every SQL statement, by table;
+//! - `pg`: caller identity and rights, SPI errors, time conversion, shared memory, cron cache;
+//! - `audit`: audit events written to the log and `audit_log`;
 //! - `guc`: the `workflow_scheduler.*` settings;
-//! - `due_pass`: one batch of firing, shared by the worker and `schedule_check_due()`;
-//! - `worker`: the background worker loop;
-//! - `wakeup`: shared memory used to wake the worker when a sooner schedule commits;
-//! - `cron_cache`: the backend's bounded cache of parsed cron expressions;
-//! - `errors`: the one place errors become SQLSTATEs.
+//! - `errors`: the one place user errors become SQLSTATEs.
+//!
+//! SQL that is not a Rust function lives in `sql/`: `schema.sql` (tables, loaded first) and
+//! `security.sql` (row-level security and grants, loaded last).
 
 use pgrx::prelude::*;
 
 mod api;
 mod audit;
-mod cron_cache;
-mod due_pass;
+mod bgw;
 mod errors;
+mod firing;
 mod guc;
+mod pg;
 mod store;
-mod time_conv;
-mod wakeup;
-mod worker;
 
 #[cfg(any(test, feature = "pg_test"))]
-mod pg_tests;
+mod tests;
 
 pgrx::pg_module_magic!(name, version);
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
-pgrx::extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
+pgrx::extension_sql_file!("../sql/security.sql", name = "security", finalize);
 
 /// True while the postmaster loads `shared_preload_libraries`.
 fn preloading() -> bool {
@@ -43,10 +43,10 @@ pub extern "C-unwind" fn _PG_init() {
     let preloading = preloading();
     guc::init(preloading);
     if preloading {
-        wakeup::init_shared_memory();
+        pg::shmem::init_shared_memory();
         // pg_upgrade starts the server in binary-upgrade mode: no worker may touch the tables.
         if unsafe { !pg_sys::IsBinaryUpgrade } {
-            worker::register();
+            bgw::scheduler::register();
         }
     }
 }
@@ -57,6 +57,8 @@ pub mod pg_test {
     pub fn setup(_options: Vec<&str>) {}
 
     pub fn postgresql_conf_options() -> Vec<&'static str> {
+        // The worker serves database "postgres", not the tests' database: it never fires
+        // the tests' rows, and the functions warn once per session that it does not.
         vec!["shared_preload_libraries = 'workflow_scheduler'"]
     }
 }

@@ -1,25 +1,30 @@
-//! The SQL functions application code and DBAs call: add, update, remove, get and preview.
+//! The schedule functions: add, update, remove and get.
 //!
-//! Each one validates everything before it writes anything, so a failing call leaves no row.
+//! Each one validates everything before it writes anything, so a failing call leaves no row. A
+//! schedule outside the caller's reach answers exactly like an unknown one.
 
-use chrono::{DateTime, Utc};
-use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{json, Value};
 
 use scheduler_core::{
-    validate_config, validate_context_data, RecurrenceColumns, ScheduleConfig, ScheduleError, ScheduleKind,
+    plan_create, plan_update, validate_config, validate_context_data, AuditEvent, ScheduleConfig, ScheduleError,
+    StoredSchedule,
 };
 
-use crate::audit::{AuditEvent, EventType};
-use crate::cron_cache::{recurrence_of, with_cron_cache};
-use crate::errors::{raise, ApiError, OrRaise};
-use crate::time_conv::{from_utc, to_utc, transaction_now};
-use crate::{due_pass, guc, store, wakeup};
+use crate::api::enter;
+use crate::audit;
+use crate::errors::{raise, ApiError};
+use crate::guc;
+use crate::pg::access::with_extension_rights;
+use crate::pg::cron_cache::with_cron_cache;
+use crate::pg::shmem::wake_worker_on_commit;
+use crate::pg::time_conv::transaction_now;
+use crate::store::schedules::{self as store, LockedSchedule};
 
-/// Creates a schedule and returns it as JSON.
+/// Creates a schedule owned by the calling role and returns it as JSON.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
 fn schedule_add(
     workflow_id: Option<Uuid>,
     schedule_config: Option<JsonB>,
@@ -27,46 +32,47 @@ fn schedule_add(
     community_id: Option<i64>,
     context_data: default!(Option<JsonB>, "'{}'"),
 ) -> JsonB {
+    let caller = enter();
     let now = transaction_now();
     let failure = |err: ApiError| -> ! {
-        audit_failure("schedule_create", community_id, user_id, &err);
+        log_failure("schedule_create", community_id, user_id, &err);
         raise(err)
     };
     let Some(workflow_id) = workflow_id else {
         failure(invalid("workflow_id must not be null"));
     };
     let context = context_data.map_or_else(|| json!({}), |c| c.0);
-    let (config, next) = match validate_context_data(&context)
-        .and_then(|()| plan_schedule(schedule_config, now, now))
-    {
-        Ok(planned) => planned,
-        Err(err) => failure(err.into()),
-    };
-
-    let schedule = store::insert_schedule(&store::NewSchedule {
-        workflow_id,
-        config: &config,
-        next_execution_at: next.map(from_utc),
-        context_data: context,
-        community_id,
-        user_id,
+    let planned = validate_context_data(&context).and_then(|()| {
+        let config = parse_config(schedule_config, now)?;
+        let next = with_cron_cache(|cache| plan_create(&config, cache, now))?;
+        Ok((config, next))
     });
+    let (config, next) = planned.unwrap_or_else(|err| failure(err.into()));
+    let owner_role = caller.role_name();
 
-    AuditEvent {
-        event_type: EventType::Audit,
-        community_id,
-        user_id,
-        action: "schedule_create",
-        result: "SUCCESS",
-        details: vec![
-            ("schedule_id", schedule.0["schedule_id"].clone()),
-            ("workflow_id", json!(workflow_id.to_string())),
-            ("schedule_type", json!(config.kind.as_str())),
-        ],
-    }
-    .record();
+    let schedule = with_extension_rights(|| {
+        let schedule = store::insert_schedule(&store::NewSchedule {
+            workflow_id,
+            config: &config,
+            next_execution_at: next,
+            context_data: context,
+            community_id,
+            user_id,
+            owner_role: &owner_role,
+        });
+        let schedule_id = schedule.0["schedule_id"].as_str().unwrap_or_default().to_string();
+        audit::record(
+            &AuditEvent::audit("schedule_create", "SUCCESS", Some(schedule_id.clone()))
+                .by(community_id, user_id)
+                .with("schedule_id", schedule_id)
+                .with("workflow_id", workflow_id.to_string())
+                .with("schedule_type", config.kind.as_str())
+                .with("owner_role", owner_role.as_str()),
+        );
+        schedule
+    });
     if let Some(next) = next {
-        wakeup::wake_worker_on_commit(next);
+        wake_worker_on_commit(next);
     }
     schedule
 }
@@ -76,162 +82,108 @@ fn schedule_add(
 /// The schedule becomes active again (this is how a removed or finished schedule is resumed),
 /// unless `execution_count` has already reached the new `max_executions`. An interval schedule
 /// whose `interval_seconds` does not change keeps its grid; any other change restarts the grid
-/// at the time of the update.
+/// at the time of the update. The owner never changes, whoever updates.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
 fn schedule_update(schedule_id: Option<Uuid>, schedule_config: Option<JsonB>, user_id: Option<i64>) -> JsonB {
+    let caller = enter();
     let now = transaction_now();
-    let Some(current) = schedule_id.and_then(store::lock_schedule) else {
-        let err = not_found(schedule_id);
-        audit_failure("schedule_update", None, user_id, &err);
-        raise(err);
-    };
-    let schedule_id = current.schedule_id;
-
-    let keeps_grid = |config: &ScheduleConfig| {
-        current.schedule_type == ScheduleKind::Interval.as_str()
-            && config.kind == ScheduleKind::Interval
-            && config.interval_seconds == current.interval_seconds
-    };
-    let planned = match parse_config(schedule_config, now) {
-        Ok(config) => {
-            let anchor = if keeps_grid(&config) { current.anchor_at } else { now };
-            next_execution(&config, anchor, now).map(|next| (config, next, anchor))
-        }
-        Err(err) => Err(err),
-    };
-    let (config, next, anchor) = match planned {
-        Ok(planned) => planned,
-        Err(err) => {
+    let (schedule, next) = with_extension_rights(|| {
+        let current = lock_visible(schedule_id, &caller, "schedule_update", user_id);
+        let stored = StoredSchedule {
+            schedule_type: &current.schedule_type,
+            interval_seconds: current.interval_seconds,
+            anchor_at: current.anchor_at,
+            execution_count: current.execution_count,
+        };
+        let planned = parse_config(schedule_config, now).and_then(|config| {
+            let plan = with_cron_cache(|cache| plan_update(&stored, &config, cache, now))?;
+            Ok((config, plan))
+        });
+        let (config, plan) = planned.unwrap_or_else(|err| {
             let err = ApiError::from(err);
-            audit_failure("schedule_update", current.community_id, user_id, &err);
+            log_failure("schedule_update", current.community_id, user_id, &err);
             raise(err)
-        }
-    };
-    let limit_reached = config.max_executions.is_some_and(|max| current.execution_count >= max);
-    let next = if limit_reached { None } else { next };
-
-    let schedule = store::update_schedule(&store::ScheduleChange {
-        schedule_id,
-        config: &config,
-        next_execution_at: next.map(from_utc),
-        anchor_at: anchor,
-        user_id,
+        });
+        let schedule = store::update_schedule(&store::ScheduleChange {
+            schedule_id: current.schedule_id,
+            config: &config,
+            next_execution_at: plan.next_execution_at,
+            anchor_at: plan.anchor_at,
+            user_id,
+        });
+        audit::record(
+            &about(&current, "schedule_update", user_id)
+                .with("schedule_type", config.kind.as_str())
+                .with("is_active", plan.next_execution_at.is_some()),
+        );
+        (schedule, plan.next_execution_at)
     });
-
-    AuditEvent {
-        event_type: EventType::Audit,
-        community_id: current.community_id,
-        user_id,
-        action: "schedule_update",
-        result: "SUCCESS",
-        details: vec![
-            ("schedule_id", json!(schedule_id.to_string())),
-            ("workflow_id", json!(current.workflow_id.to_string())),
-            ("schedule_type", json!(config.kind.as_str())),
-            ("is_active", json!(next.is_some())),
-        ],
-    }
-    .record();
     if let Some(next) = next {
-        wakeup::wake_worker_on_commit(next);
+        wake_worker_on_commit(next);
     }
     schedule
 }
 
 /// Deactivates a schedule and keeps its row for history. Returns true when it was active.
 #[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
 fn schedule_remove(schedule_id: Option<Uuid>, user_id: Option<i64>) -> bool {
-    let Some(removed) = schedule_id.and_then(|id| store::deactivate_schedule(id, user_id)) else {
-        let err = not_found(schedule_id);
-        audit_failure("schedule_remove", None, user_id, &err);
-        raise(err);
-    };
-    AuditEvent {
-        event_type: EventType::Audit,
-        community_id: removed.community_id,
-        user_id,
-        action: "schedule_remove",
-        result: "SUCCESS",
-        details: vec![
-            ("schedule_id", json!(removed.schedule_id.to_string())),
-            ("workflow_id", json!(removed.workflow_id.to_string())),
-            ("was_active", json!(removed.was_active)),
-        ],
-    }
-    .record();
-    removed.was_active
+    let caller = enter();
+    with_extension_rights(|| {
+        let current = lock_visible(schedule_id, &caller, "schedule_remove", user_id);
+        store::deactivate_schedule(current.schedule_id, user_id);
+        audit::record(&about(&current, "schedule_remove", user_id).with("was_active", current.is_active));
+        current.is_active
+    })
 }
 
 /// One schedule, in the same JSON shape as `schedule_add` returns.
 #[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
 fn schedule_get(schedule_id: Option<Uuid>) -> JsonB {
-    schedule_id.and_then(store::schedule_json).unwrap_or_else(|| raise(not_found(schedule_id)))
+    let caller = enter();
+    with_extension_rights(|| schedule_id.and_then(store::schedule_json))
+        .filter(|(_, owner)| caller.may_access(Some(owner)))
+        .map(|(json, _)| json)
+        .unwrap_or_else(|| raise(not_found(schedule_id)))
 }
 
-/// The first occurrence strictly after `after`, or NULL if there is none. Writes nothing.
-#[pg_extern(stable, parallel_safe)]
-fn schedule_next(
-    schedule_type: Option<&str>,
-    cron_expression: default!(Option<&str>, "NULL"),
-    interval_seconds: default!(Option<i32>, "NULL"),
-    scheduled_time: default!(Option<TimestampWithTimeZone>, "NULL"),
-    timezone: default!(Option<&str>, "'UTC'"),
-    after: default!(Option<TimestampWithTimeZone>, "now()"),
-) -> Option<TimestampWithTimeZone> {
-    let Some(after) = after else {
-        return None;
-    };
-    let Some(after) = to_utc(after) else {
-        // +infinity has nothing after it; -infinity has no first occurrence to speak of.
-        if after.is_infinity() {
-            return None;
-        }
-        raise(invalid("after must not be -infinity"));
-    };
-    let scheduled_time = match scheduled_time.map(to_utc) {
-        Some(None) => raise(invalid("scheduled_time must be a finite timestamp")),
-        Some(Some(at)) => Some(at),
-        None => None,
-    };
-    let recurrence = recurrence_of(&RecurrenceColumns {
-        schedule_type: schedule_type.unwrap_or_default(),
-        cron_expression,
-        interval_seconds,
-        scheduled_time,
-        timezone: timezone.unwrap_or("UTC"),
-        // For an interval, `after` is the anchor: the answer is after + interval_seconds.
-        anchor_at: Some(after),
-    })
-    .or_raise();
-    recurrence.next_after(after).map(from_utc)
+/// Locks the schedule if the caller may operate it; otherwise fails as if it did not exist.
+fn lock_visible(
+    schedule_id: Option<Uuid>,
+    caller: &crate::pg::access::Caller,
+    action: &'static str,
+    user_id: Option<i64>,
+) -> LockedSchedule {
+    schedule_id
+        .and_then(store::lock_schedule)
+        .filter(|current| caller.may_access(Some(&current.owner_role)))
+        .unwrap_or_else(|| {
+            let err = not_found(schedule_id);
+            log_failure(action, None, user_id, &err);
+            raise(err)
+        })
 }
 
-/// Validates `schedule_config` and computes the first execution for a schedule anchored at `anchor`.
-fn plan_schedule(
+/// A successful operation's audit event about `current`.
+fn about(current: &LockedSchedule, action: &'static str, user_id: Option<i64>) -> AuditEvent {
+    let schedule_id = current.schedule_id.to_string();
+    AuditEvent::audit(action, "SUCCESS", Some(schedule_id.clone()))
+        .by(current.community_id, user_id)
+        .with("schedule_id", schedule_id)
+        .with("workflow_id", current.workflow_id.to_string())
+}
+
+fn parse_config(
     schedule_config: Option<JsonB>,
-    now: DateTime<Utc>,
-    anchor: DateTime<Utc>,
-) -> Result<(ScheduleConfig, Option<DateTime<Utc>>), ScheduleError> {
-    let config = parse_config(schedule_config, now)?;
-    let next = next_execution(&config, anchor, now)?;
-    Ok((config, next))
-}
-
-fn parse_config(schedule_config: Option<JsonB>, now: DateTime<Utc>) -> Result<ScheduleConfig, ScheduleError> {
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ScheduleConfig, ScheduleError> {
     let config = schedule_config.map_or(Value::Null, |c| c.0);
     validate_config(&config, &guc::default_timezone(), now)
 }
 
-fn next_execution(
-    config: &ScheduleConfig,
-    anchor: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, ScheduleError> {
-    let recurrence = with_cron_cache(|cache| config.recurrence(cache, anchor))?;
-    Ok(recurrence.next_after(now))
-}
-
-fn invalid(what: &str) -> ApiError {
+pub(crate) fn invalid(what: &str) -> ApiError {
     ApiError::Invalid(ScheduleError::InvalidConfig(what.to_string()))
 }
 
@@ -240,41 +192,6 @@ fn not_found(schedule_id: Option<Uuid>) -> ApiError {
 }
 
 /// Logs a failed operation. Only the log line survives: the transaction rolls back.
-fn audit_failure(action: &'static str, community_id: Option<i64>, user_id: Option<i64>, err: &ApiError) {
-    AuditEvent {
-        event_type: EventType::Audit,
-        community_id,
-        user_id,
-        action,
-        result: "FAILURE",
-        details: vec![("error", json!(err.to_string()))],
-    }
-    .log();
-}
-
-/// Runs one due pass now, in the caller's transaction, through the worker's code, and returns
-/// what it fired. It drains every due schedule, one batch of `batch_size` at a time.
-#[pg_extern(volatile, parallel_unsafe)]
-fn schedule_check_due() -> TableIterator<
-    'static,
-    (
-        name!(schedule_id, Uuid),
-        name!(execution_id, Uuid),
-        name!(workflow_id, Uuid),
-        name!(scheduled_for, TimestampWithTimeZone),
-        name!(triggered_at, TimestampWithTimeZone),
-    ),
-> {
-    let mut fired = Vec::new();
-    loop {
-        let settings = due_pass::PassSettings::now();
-        let report = due_pass::run_batch(&settings);
-        fired.extend(report.fired.into_iter().map(|f| {
-            (f.schedule_id, f.execution_id, f.workflow_id, from_utc(f.scheduled_for), from_utc(f.triggered_at))
-        }));
-        if (report.claimed as i64) < settings.batch_size {
-            break;
-        }
-    }
-    TableIterator::new(fired)
+fn log_failure(action: &'static str, community_id: Option<i64>, user_id: Option<i64>, err: &ApiError) {
+    audit::log(&AuditEvent::audit(action, "FAILURE", None).by(community_id, user_id).with("error", err.to_string()));
 }

@@ -1,4 +1,4 @@
-//! The background worker: sleeps until the next schedule is due (or the poll interval passes,
+//! The scheduler worker: sleeps until the next schedule is due (or the poll interval passes,
 //! or a backend commits a sooner schedule), then runs due passes until nothing more is due.
 //!
 //! It keeps no per-schedule state: each pass reads what it needs from the table, and the only
@@ -8,15 +8,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
-use serde_json::json;
 
-use crate::audit::{AuditEvent, EventType};
-use crate::due_pass::{run_batch, PassSettings};
-use crate::time_conv::{from_utc, to_utc};
-use crate::{guc, wakeup};
+use scheduler_core::AuditEvent;
+
+use crate::audit;
+use crate::bgw::common::{self, Installed};
+use crate::firing::due_pass::{run_batch, PassSettings};
+use crate::guc;
+use crate::pg::shmem;
+use crate::pg::time_conv::{from_utc, to_utc};
 
 /// How long the postmaster waits before restarting a worker that crashed.
 const RESTART_DELAY: Duration = Duration::from_secs(5);
@@ -37,26 +40,22 @@ pub fn register() {
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
-    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    BackgroundWorker::connect_worker_to_spi(Some(&guc::database_name()), None);
-    wakeup::register_worker();
+    common::connect(&guc::database_name());
+    shmem::register_worker();
 
     let mut started = false;
-    let mut said_waiting = false;
+    let mut said_why_idle: Option<Step> = None;
     loop {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
-        wakeup::mark_worker_busy();
+        shmem::mark_worker_busy();
+        common::report_activity(true, c"due pass");
         let step = BackgroundWorker::transaction(move || one_step(started));
-        let sleep = match step {
-            Step::NoExtension => {
-                if !said_waiting {
-                    pgrx::log!(
-                        "workflow_scheduler: extension not created in database \"{}\" yet; the worker waits for CREATE EXTENSION",
-                        guc::database_name()
-                    );
-                    said_waiting = true;
+        let sleep = match &step {
+            Step::NoExtension | Step::OtherVersion(_) => {
+                if said_why_idle.as_ref() != Some(&step) {
+                    log_why_idle(&step);
                 }
                 started = false;
                 guc::poll_interval()
@@ -71,26 +70,32 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
             }
             Step::SleepUntil(earliest) => {
                 started = true;
-                said_waiting = false;
-                sleep_until(earliest)
+                sleep_until(*earliest)
             }
         };
+        said_why_idle = matches!(step, Step::NoExtension | Step::OtherVersion(_)).then_some(step);
+        common::report_stats(sleep);
+        common::report_activity(false, c"waiting for the next due schedule");
         if stop_requested() || !BackgroundWorker::wait_latch(Some(sleep)) {
             break;
         }
     }
-    if started && BackgroundWorker::transaction(extension_created) {
+    if started && BackgroundWorker::transaction(|| matches!(common::installed_extension(), Installed::Matching)) {
         BackgroundWorker::transaction(|| system_event("scheduler_stop"));
+        common::report_stats(Duration::MAX);
     }
-    wakeup::unregister_worker();
+    shmem::unregister_worker();
     // Exit code 1 asks the postmaster to restart us after RESTART_DELAY, so a worker stopped
     // with pg_terminate_backend() comes back; during shutdown nothing is restarted anyway.
     unsafe { pg_sys::proc_exit(1) };
 }
 
 /// What the worker does after one transaction.
+#[derive(Debug, PartialEq)]
 enum Step {
     NoExtension,
+    /// The installed extension has another version than this library: idle until it matches.
+    OtherVersion(String),
     Disabled,
     /// The batch was full: run another one at once.
     MoreDue,
@@ -98,13 +103,28 @@ enum Step {
     SleepUntil(Option<DateTime<Utc>>),
 }
 
+fn log_why_idle(step: &Step) {
+    match step {
+        Step::OtherVersion(installed) => pgrx::log!(
+            "workflow_scheduler: the installed extension is version \"{installed}\" but the library is \"{}\"; the worker idles until ALTER EXTENSION workflow_scheduler UPDATE (or a restart with the matching library)",
+            env!("CARGO_PKG_VERSION")
+        ),
+        _ => pgrx::log!(
+            "workflow_scheduler: extension not created in database \"{}\" yet; the worker waits for CREATE EXTENSION",
+            guc::database_name()
+        ),
+    }
+}
+
 /// One transaction: check the extension and the setting, fire one batch, and find when the
 /// next schedule is due. Doing all of it in one transaction keeps the cost per wake-up low
 /// when many schedules are due at distinct instants. Each batch commits on its own, so its
 /// NOTIFYs go out without waiting for the rest.
 fn one_step(started: bool) -> Step {
-    if !extension_created() {
-        return Step::NoExtension;
+    match common::installed_extension() {
+        Installed::Missing => return Step::NoExtension,
+        Installed::Other(version) => return Step::OtherVersion(version),
+        Installed::Matching => {}
     }
     if !started {
         system_event("scheduler_start");
@@ -112,23 +132,16 @@ fn one_step(started: bool) -> Step {
     if !guc::enabled() {
         return Step::Disabled;
     }
-    let settings = PassSettings::now();
-    let report = run_batch(&settings);
+    let settings = PassSettings::from_gucs();
+    let report = run_batch(&settings, None);
     if report.claimed > 0 {
-        AuditEvent {
-            event_type: EventType::System,
-            community_id: None,
-            user_id: None,
-            action: "scheduler_job_executed",
-            result: "SUCCESS",
-            details: vec![
-                ("claimed", json!(report.claimed)),
-                ("fired", json!(report.fired.len())),
-                ("missed", json!(report.missed)),
-                ("deactivated_broken", json!(report.broken)),
-            ],
-        }
-        .record();
+        audit::record(
+            &AuditEvent::system("scheduler_job_executed")
+                .with("claimed", report.claimed)
+                .with("fired", report.fired.len())
+                .with("missed", report.missed)
+                .with("deactivated_broken", report.broken),
+        );
     }
     if report.claimed as i64 >= settings.batch_size {
         return Step::MoreDue;
@@ -144,7 +157,7 @@ fn earliest_not_yet_due(pass_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         // ORDER BY ... LIMIT 1 always walks the partial index; min() can be planned as an
         // aggregate over every future row when statistics are stale.
         "SELECT next_execution_at FROM workflow_scheduler.workflow_schedules
-          WHERE is_active AND next_execution_at > $1
+          WHERE is_active AND next_execution_at OPERATOR(pg_catalog.>) $1
           ORDER BY next_execution_at LIMIT 1",
         &[from_utc(pass_at).into()],
     )
@@ -169,29 +182,15 @@ fn sleep_until(earliest: Option<DateTime<Utc>>) -> Duration {
     let now = Utc::now();
     let poll_end = now + chrono::Duration::from_std(guc::poll_interval()).unwrap_or_default();
     let wake_at = earliest.map_or(poll_end, |at| at.clamp(now, poll_end));
-    wakeup::mark_worker_sleeping_until(wake_at);
+    shmem::mark_worker_sleeping_until(wake_at);
     // The latch wait counts whole milliseconds: round up, or a wake-up less than 1 ms away
     // becomes a zero wait and an empty pass.
     let micros = (wake_at - now).num_microseconds().unwrap_or(0).max(0) as u64;
     Duration::from_millis(micros.div_ceil(1000))
 }
 
-/// Whether CREATE EXTENSION has run in this database; needs a transaction.
-fn extension_created() -> bool {
-    unsafe { pg_sys::get_extension_oid(c"workflow_scheduler".as_ptr(), true) != pg_sys::InvalidOid }
-}
-
 fn system_event(action: &'static str) {
-    AuditEvent {
-        event_type: EventType::System,
-        community_id: None,
-        user_id: None,
-        action,
-        result: "SUCCESS",
-        details: vec![
-            ("database", json!(guc::database_name())),
-            ("pid", json!(unsafe { pg_sys::MyProcPid })),
-        ],
-    }
-    .record();
+    audit::record(
+        &AuditEvent::system(action).with("database", guc::database_name()).with("pid", unsafe { pg_sys::MyProcPid }),
+    );
 }

@@ -1,11 +1,13 @@
-//! Waking the worker early: shared memory holds the worker's latch and when it plans to wake.
+//! Shared memory: the worker's latch and when it plans to wake, and the last database that
+//! used the extension although the worker serves another one.
 //!
+//! Waking the worker early:
 //! A backend that commits a schedule due before that planned time sets the worker's latch, so a
 //! new schedule fires on time even when the poll interval is long. The latch is set from a
 //! commit callback: waking the worker before commit would let it look before the row is visible.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, Ordering};
 
 use chrono::{DateTime, Utc};
 use pgrx::prelude::*;
@@ -16,6 +18,10 @@ static WORKER_PROCNO: PgAtomic<AtomicI32> = unsafe { PgAtomic::new(c"workflow_sc
 /// Unix microseconds at which the worker plans to wake; `i64::MAX` while it is running a pass,
 /// so that any commit during a pass sets the latch and the worker looks again.
 static WORKER_WAKE_AT: PgAtomic<AtomicI64> = unsafe { PgAtomic::new(c"workflow_scheduler_wake_at") };
+
+/// Oid of the last database where the extension was used although the worker serves another
+/// one (0: none), for the status function to show.
+static UNSERVED_DATABASE: PgAtomic<AtomicU32> = unsafe { PgAtomic::new(c"workflow_scheduler_unserved_database") };
 
 /// True in processes forked from a postmaster that preloaded the library.
 static SHMEM_READY: AtomicBool = AtomicBool::new(false);
@@ -29,13 +35,26 @@ thread_local! {
 pub fn init_shared_memory() {
     pg_shmem_init!(WORKER_PROCNO = AtomicI32::new(-1));
     pg_shmem_init!(WORKER_WAKE_AT = AtomicI64::new(i64::MAX));
+    pg_shmem_init!(UNSERVED_DATABASE = AtomicU32::new(0));
     SHMEM_READY.store(true, Ordering::Relaxed);
+}
+
+/// Whether this process was forked from a postmaster that preloaded the library.
+pub fn preloaded() -> bool {
+    SHMEM_READY.load(Ordering::Relaxed)
+}
+
+/// Records that the extension is used in database `oid`, which the worker does not serve.
+pub fn note_unserved_database(oid: pg_sys::Oid) {
+    if preloaded() {
+        UNSERVED_DATABASE.get().store(oid.to_u32(), Ordering::Relaxed);
+    }
 }
 
 /// Asks for the worker to be woken when this transaction commits, if `next` is sooner than it
 /// planned to wake.
 pub fn wake_worker_on_commit(next: DateTime<Utc>) {
-    if !SHMEM_READY.load(Ordering::Relaxed) {
+    if !preloaded() {
         return;
     }
     let next = next.timestamp_micros();

@@ -1,6 +1,4 @@
-//! The SQL statements that read and write `workflow_schedules` for the API.
-//!
-//! Every statement is parameterised; no user input is ever formatted into SQL text.
+//! The statements the schedule functions run on `workflow_schedules`.
 
 use chrono::{DateTime, Utc};
 use pgrx::datum::TimestampWithTimeZone;
@@ -10,27 +8,29 @@ use serde_json::Value;
 
 use scheduler_core::ScheduleConfig;
 
-use crate::time_conv::{from_utc, to_utc};
+use crate::pg::spi::spi_failed;
+use crate::pg::time_conv::{from_utc, to_utc};
 
 pub struct NewSchedule<'a> {
     pub workflow_id: Uuid,
     pub config: &'a ScheduleConfig,
-    pub next_execution_at: Option<TimestampWithTimeZone>,
+    pub next_execution_at: Option<DateTime<Utc>>,
     pub context_data: Value,
     pub community_id: Option<i64>,
     pub user_id: Option<i64>,
+    pub owner_role: &'a str,
 }
 
 pub struct ScheduleChange<'a> {
     pub schedule_id: Uuid,
     pub config: &'a ScheduleConfig,
-    pub next_execution_at: Option<TimestampWithTimeZone>,
+    pub next_execution_at: Option<DateTime<Utc>>,
     pub anchor_at: DateTime<Utc>,
     pub user_id: Option<i64>,
 }
 
-/// What `schedule_update` needs to know about the row it replaces.
-pub struct CurrentSchedule {
+/// A schedule row as the API needs it before changing it.
+pub struct LockedSchedule {
     pub schedule_id: Uuid,
     pub workflow_id: Uuid,
     pub schedule_type: String,
@@ -38,55 +38,58 @@ pub struct CurrentSchedule {
     pub anchor_at: DateTime<Utc>,
     pub community_id: Option<i64>,
     pub execution_count: i32,
+    pub is_active: bool,
+    pub owner_role: String,
 }
 
-pub struct RemovedSchedule {
-    pub schedule_id: Uuid,
-    pub workflow_id: Uuid,
-    pub community_id: Option<i64>,
-    pub was_active: bool,
-}
-
-fn spi_failed(err: pgrx::spi::Error) -> ! {
-    pgrx::error!("workflow_scheduler: internal SPI failure: {err}")
+/// The six columns a schedule config sets, in the order the statements below bind them.
+fn config_params(config: &ScheduleConfig) -> [pgrx::datum::DatumWithOid<'static>; 5] {
+    [
+        config.kind.as_str().into(),
+        config.cron_expression.clone().into(),
+        config.interval_seconds.into(),
+        config.scheduled_time.map(from_utc).into(),
+        config.timezone.clone().into(),
+    ]
 }
 
 pub fn insert_schedule(new: &NewSchedule) -> JsonB {
-    let config = new.config;
+    let [kind, cron, interval, time, zone] = config_params(new.config);
     Spi::get_one_with_args::<JsonB>(
         "INSERT INTO workflow_scheduler.workflow_schedules AS s
-             (workflow_id, schedule_type, cron_expression, interval_seconds, scheduled_time,
-              timezone, next_execution_at, is_active, max_executions, context_data,
-              community_id, created_by, updated_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7 IS NOT NULL, $8, $9, $10, $11, $11)
+             (schedule_type, cron_expression, interval_seconds, scheduled_time, timezone,
+              workflow_id, next_execution_at, is_active, max_executions, context_data,
+              community_id, created_by, updated_by, owner_role)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7 IS NOT NULL, $8, $9, $10, $11, $11, $12)
          RETURNING workflow_scheduler.schedule_to_json(s)",
         &[
+            kind,
+            cron,
+            interval,
+            time,
+            zone,
             new.workflow_id.into(),
-            config.kind.as_str().into(),
-            config.cron_expression.as_deref().into(),
-            config.interval_seconds.into(),
-            config.scheduled_time.map(from_utc).into(),
-            config.timezone.as_str().into(),
-            new.next_execution_at.into(),
-            config.max_executions.into(),
+            new.next_execution_at.map(from_utc).into(),
+            new.config.max_executions.into(),
             JsonB(new.context_data.clone()).into(),
             new.community_id.into(),
             new.user_id.into(),
+            new.owner_role.into(),
         ],
     )
     .unwrap_or_else(|err| spi_failed(err))
     .unwrap_or_else(|| pgrx::error!("workflow_scheduler: INSERT returned no row"))
 }
 
-/// Locks the row for the rest of the transaction, so concurrent updates serialise.
-pub fn lock_schedule(schedule_id: Uuid) -> Option<CurrentSchedule> {
+/// Locks the row for the rest of the transaction, so concurrent changes serialise.
+pub fn lock_schedule(schedule_id: Uuid) -> Option<LockedSchedule> {
     // connect_mut: a read-only SPI connection refuses FOR UPDATE.
     Spi::connect_mut(|client| {
         let rows = client.update(
-            "SELECT schedule_id, workflow_id, schedule_type, interval_seconds, anchor_at,
-                    community_id, execution_count
+            "SELECT workflow_id, schedule_type, interval_seconds, anchor_at, community_id,
+                    execution_count, is_active, owner_role::text
                FROM workflow_scheduler.workflow_schedules
-              WHERE schedule_id = $1
+              WHERE schedule_id OPERATOR(pg_catalog.=) $1
                 FOR UPDATE",
             Some(1),
             &[schedule_id.into()],
@@ -94,38 +97,45 @@ pub fn lock_schedule(schedule_id: Uuid) -> Option<CurrentSchedule> {
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
-        Ok::<_, pgrx::spi::Error>(Some(CurrentSchedule {
-            schedule_id: row.get(1)?.unwrap_or(schedule_id),
-            workflow_id: row.get(2)?.unwrap_or(schedule_id),
-            schedule_type: row.get(3)?.unwrap_or_default(),
-            interval_seconds: row.get(4)?,
-            anchor_at: row.get::<TimestampWithTimeZone>(5)?.and_then(to_utc).unwrap_or_default(),
-            community_id: row.get(6)?,
-            execution_count: row.get(7)?.unwrap_or(0),
+        Ok::<_, pgrx::spi::Error>(Some(LockedSchedule {
+            schedule_id,
+            workflow_id: required(row.get(1)?),
+            schedule_type: required(row.get(2)?),
+            interval_seconds: row.get(3)?,
+            anchor_at: required(row.get::<TimestampWithTimeZone>(4)?.and_then(to_utc)),
+            community_id: row.get(5)?,
+            execution_count: required(row.get(6)?),
+            is_active: required(row.get(7)?),
+            owner_role: required(row.get(8)?),
         }))
     })
     .unwrap_or_else(|err| spi_failed(err))
 }
 
+/// A NOT NULL column read as NULL means a corrupt row or a broken installation.
+pub fn required<T>(value: Option<T>) -> T {
+    value.unwrap_or_else(|| pgrx::error!("workflow_scheduler: a NOT NULL column read as NULL"))
+}
+
 pub fn update_schedule(change: &ScheduleChange) -> JsonB {
-    let config = change.config;
+    let [kind, cron, interval, time, zone] = config_params(change.config);
     Spi::get_one_with_args::<JsonB>(
         "UPDATE workflow_scheduler.workflow_schedules AS s
-            SET schedule_type = $2, cron_expression = $3, interval_seconds = $4,
-                scheduled_time = $5, timezone = $6, next_execution_at = $7,
+            SET schedule_type = $1, cron_expression = $2, interval_seconds = $3,
+                scheduled_time = $4, timezone = $5, next_execution_at = $7,
                 is_active = $7 IS NOT NULL, max_executions = $8, anchor_at = $9,
-                updated_by = $10, updated_at = now()
-          WHERE schedule_id = $1
+                updated_by = $10, updated_at = pg_catalog.now()
+          WHERE schedule_id OPERATOR(pg_catalog.=) $6
          RETURNING workflow_scheduler.schedule_to_json(s)",
         &[
+            kind,
+            cron,
+            interval,
+            time,
+            zone,
             change.schedule_id.into(),
-            config.kind.as_str().into(),
-            config.cron_expression.as_deref().into(),
-            config.interval_seconds.into(),
-            config.scheduled_time.map(from_utc).into(),
-            config.timezone.as_str().into(),
-            change.next_execution_at.into(),
-            config.max_executions.into(),
+            change.next_execution_at.map(from_utc).into(),
+            change.config.max_executions.into(),
             from_utc(change.anchor_at).into(),
             change.user_id.into(),
         ],
@@ -134,47 +144,28 @@ pub fn update_schedule(change: &ScheduleChange) -> JsonB {
     .unwrap_or_else(|| pgrx::error!("workflow_scheduler: UPDATE returned no row"))
 }
 
-pub fn deactivate_schedule(schedule_id: Uuid, user_id: Option<i64>) -> Option<RemovedSchedule> {
-    Spi::connect_mut(|client| {
-        let rows = client.update(
-            "UPDATE workflow_scheduler.workflow_schedules AS s
-                SET is_active = false, next_execution_at = NULL, updated_by = $2, updated_at = now()
-               FROM (SELECT schedule_id, is_active
-                       FROM workflow_scheduler.workflow_schedules
-                      WHERE schedule_id = $1
-                        FOR UPDATE) AS before
-              WHERE s.schedule_id = before.schedule_id
-          RETURNING s.workflow_id, s.community_id, before.is_active",
-            Some(1),
-            &[schedule_id.into(), user_id.into()],
-        )?;
-        let Some(row) = rows.into_iter().next() else {
-            return Ok(None);
-        };
-        Ok::<_, pgrx::spi::Error>(Some(RemovedSchedule {
-            schedule_id,
-            workflow_id: row.get(1)?.unwrap_or(schedule_id),
-            community_id: row.get(2)?,
-            was_active: row.get(3)?.unwrap_or(false),
-        }))
-    })
-    .unwrap_or_else(|err| spi_failed(err))
+/// Deactivates a locked schedule.
+pub fn deactivate_schedule(schedule_id: Uuid, user_id: Option<i64>) {
+    Spi::run_with_args(
+        "UPDATE workflow_scheduler.workflow_schedules
+            SET is_active = false, next_execution_at = NULL, updated_by = $2, updated_at = pg_catalog.now()
+          WHERE schedule_id OPERATOR(pg_catalog.=) $1",
+        &[schedule_id.into(), user_id.into()],
+    )
+    .unwrap_or_else(|err| spi_failed(err));
 }
 
-pub fn schedule_json(schedule_id: Uuid) -> Option<JsonB> {
-    optional_row(Spi::get_one_with_args::<JsonB>(
-        "SELECT workflow_scheduler.schedule_to_json(s)
+/// The schedule as JSON, with its owner, or `None` if there is no such schedule.
+pub fn schedule_json(schedule_id: Uuid) -> Option<(JsonB, String)> {
+    let found = Spi::get_two_with_args::<JsonB, String>(
+        "SELECT workflow_scheduler.schedule_to_json(s), s.owner_role::text
            FROM workflow_scheduler.workflow_schedules AS s
-          WHERE schedule_id = $1",
+          WHERE schedule_id OPERATOR(pg_catalog.=) $1",
         &[schedule_id.into()],
-    ))
-}
-
-/// `get_one` reports "no row" as an error; here it simply means the schedule does not exist.
-fn optional_row<T>(result: Result<Option<T>, pgrx::spi::Error>) -> Option<T> {
-    match result {
-        Ok(value) => value,
-        Err(pgrx::spi::Error::InvalidPosition) => None,
+    );
+    match found {
+        Ok((Some(json), Some(owner))) => Some((json, owner)),
+        Ok(_) | Err(pgrx::spi::Error::InvalidPosition) => None,
         Err(err) => spi_failed(err),
     }
 }

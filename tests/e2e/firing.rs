@@ -1,148 +1,13 @@
-//! End-to-end tests against a real cluster that preloads workflow_scheduler, with a real
-//! LISTEN client. `scripts/e2e.sh` starts the cluster and sets WS_E2E_HOST (the socket
-//! directory), WS_E2E_PORT and WS_E2E_DB; run them through `make test`.
-//!
-//! Each test uses its own workflow_id and removes its schedules when done, so tests do not see
-//! each other's notifications. They run one at a time (`--test-threads=1`): some change
-//! server settings.
+//! Firing through the worker: limits, kinds, grace, concurrency, broken rows, restarts,
+//! settings and large payloads.
 
 use std::collections::HashSet;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls};
 use serde_json::Value;
 
-const CHANNEL: &str = "workflow_scheduler";
-
-fn connect() -> Client {
-    let host = std::env::var("WS_E2E_HOST").expect("WS_E2E_HOST: run these through `make test`");
-    let port: u16 = std::env::var("WS_E2E_PORT").expect("WS_E2E_PORT").parse().expect("port");
-    let db = std::env::var("WS_E2E_DB").unwrap_or_else(|_| "ws_e2e".into());
-    let mut client = postgres::Config::new()
-        .host_path(&host)
-        .port(port)
-        .user("postgres")
-        .dbname(&db)
-        .connect(NoTls)
-        .expect("connect to the e2e cluster");
-    client.batch_execute("CREATE EXTENSION IF NOT EXISTS workflow_scheduler").expect("create extension");
-    client
-}
-
-fn listen(channel: &str) -> Client {
-    let mut client = connect();
-    client.batch_execute(&format!("LISTEN \"{channel}\"")).expect("LISTEN");
-    client
-}
-
-fn new_workflow(client: &mut Client) -> String {
-    client.query_one("SELECT gen_random_uuid()::text", &[]).unwrap().get(0)
-}
-
-/// An ISO 8601 UTC time `seconds` from the server's clock.
-fn in_seconds(client: &mut Client, seconds: f64) -> String {
-    client
-        .query_one(
-            "SELECT to_char((clock_timestamp() + make_interval(secs => $1)) AT TIME ZONE 'UTC',
-                            'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-            &[&seconds],
-        )
-        .unwrap()
-        .get(0)
-}
-
-fn add(client: &mut Client, workflow: &str, config: &str, context: &str) -> Value {
-    let row = client
-        .query_one(
-            "SELECT workflow_scheduler.schedule_add($1::text::uuid, $2::text::jsonb, 42, 7, $3::text::jsonb)::text",
-            &[&workflow, &config, &context],
-        )
-        .expect("schedule_add");
-    serde_json::from_str(row.get::<_, &str>(0)).unwrap()
-}
-
-fn get(client: &mut Client, schedule_id: &str) -> Value {
-    let row = client
-        .query_one("SELECT workflow_scheduler.schedule_get($1::text::uuid)::text", &[&schedule_id])
-        .expect("schedule_get");
-    serde_json::from_str(row.get::<_, &str>(0)).unwrap()
-}
-
-fn remove_workflow(client: &mut Client, workflow: &str) {
-    client
-        .execute(
-            "SELECT workflow_scheduler.schedule_remove(schedule_id, 0)
-               FROM workflow_scheduler.workflow_schedules WHERE workflow_id = $1::text::uuid",
-            &[&workflow],
-        )
-        .unwrap();
-}
-
-/// Collects notifications for `workflow` until `want` arrived or `timeout` passed.
-fn collect(listener: &mut Client, workflow: &str, want: usize, timeout: Duration) -> Vec<Value> {
-    let deadline = Instant::now() + timeout;
-    let mut got = Vec::new();
-    while got.len() < want {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        let mut notifications = listener.notifications();
-        let mut waiting = notifications.timeout_iter(left);
-        match waiting.next().expect("reading notifications") {
-            Some(note) => {
-                let payload: Value = serde_json::from_str(note.payload()).expect("payload is JSON");
-                if payload["workflow_id"] == workflow {
-                    got.push(payload);
-                }
-            }
-            None => break,
-        }
-    }
-    got
-}
-
-fn count(client: &mut Client, sql: &str, workflow: &str) -> i64 {
-    client.query_one(sql, &[&workflow]).unwrap().get(0)
-}
-
-/// A server setting changed with ALTER SYSTEM for one test, reset when the test ends, even
-/// when it fails, so that no test leaks a setting into the next.
-struct ServerSetting {
-    name: &'static str,
-}
-
-impl ServerSetting {
-    fn set(name: &'static str, value: &str) -> ServerSetting {
-        let mut client = connect();
-        client.batch_execute(&format!("ALTER SYSTEM SET {name} = '{value}'")).unwrap();
-        reload(&mut client);
-        ServerSetting { name }
-    }
-}
-
-impl Drop for ServerSetting {
-    fn drop(&mut self) {
-        let mut client = connect();
-        client.batch_execute(&format!("ALTER SYSTEM RESET {}", self.name)).unwrap();
-        reload(&mut client);
-    }
-}
-
-fn reload(client: &mut Client) {
-    client.batch_execute("SELECT pg_reload_conf()").unwrap();
-    // The worker rereads the file when it next wakes; SIGHUP sets its latch.
-    thread::sleep(Duration::from_millis(500));
-}
-
-fn worker_pid(client: &mut Client) -> Option<i32> {
-    client
-        .query_opt("SELECT pid FROM pg_stat_activity WHERE backend_type = 'workflow_scheduler'", &[])
-        .unwrap()
-        .map(|row| row.get(0))
-}
+use crate::*;
 
 #[test]
 fn interval_fires_exactly_max_executions_with_context_merged() {
@@ -198,12 +63,8 @@ fn one_time_fires_once_then_is_inactive() {
     let mut listener = listen(CHANNEL);
     let workflow = new_workflow(&mut client);
     let at = in_seconds(&mut client, 2.0);
-    let schedule = add(
-        &mut client,
-        &workflow,
-        &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#),
-        "{}",
-    );
+    let schedule =
+        add(&mut client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
     let fires = collect(&mut listener, &workflow, 2, Duration::from_secs(6));
     assert_eq!(fires.len(), 1, "{fires:?}");
     let state = get(&mut client, schedule["schedule_id"].as_str().unwrap());

@@ -31,13 +31,7 @@ const EXPRESSIONS: [&str; 10] = [
     "0 0 * * 0",
     "0 6,18 * * *",
 ];
-const ZONES: [&str; 5] = [
-    "UTC",
-    "America/New_York",
-    "Europe/Berlin",
-    "Asia/Kolkata",
-    "Australia/Sydney",
-];
+const ZONES: [&str; 5] = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney"];
 const STARTS: usize = 32;
 const FIRST_START: i64 = 1_704_067_200; // 2024-01-01T00:00:00Z
 const START_STRIDE: i64 = 1_972_837; // ~22.8 days: spreads starts over two years
@@ -52,25 +46,17 @@ fn median(mut samples: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let zones: Vec<Tz> = ZONES
-        .iter()
-        .map(|z| parse_timezone(z).expect("zone"))
-        .collect();
+    let zones: Vec<Tz> = ZONES.iter().map(|z| parse_timezone(z).expect("zone")).collect();
     let starts: Vec<DateTime<Utc>> = (0..STARTS as i64)
         .map(|i| DateTime::from_timestamp(FIRST_START + i * START_STRIDE, 0).expect("start"))
         .collect();
-    let parsed: Vec<CronSchedule> = EXPRESSIONS
-        .iter()
-        .map(|e| CronSchedule::parse(e).expect("expression"))
-        .collect();
+    let parsed: Vec<CronSchedule> = EXPRESSIONS.iter().map(|e| CronSchedule::parse(e).expect("expression")).collect();
 
     let mut checksum: i64 = 0;
     for schedule in &parsed {
         for tz in &zones {
             for start in &starts {
-                checksum += schedule
-                    .next_after(*start, *tz)
-                    .map_or(0, |t| t.timestamp());
+                checksum += schedule.next_after(*start, *tz).map_or(0, |t| t.timestamp());
             }
         }
     }
@@ -83,9 +69,7 @@ fn main() {
             for schedule in &parsed {
                 for tz in &zones {
                     for start in &starts {
-                        black_box(
-                            black_box(schedule).next_after(black_box(*start), black_box(*tz)),
-                        );
+                        black_box(black_box(schedule).next_after(black_box(*start), black_box(*tz)));
                     }
                 }
             }

@@ -7,32 +7,19 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZon
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
-use crate::cache::CronCache;
-use crate::cron::CronSchedule;
 use crate::error::ScheduleError;
-use crate::recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};
-use crate::zone::{parse_timezone, resolve_local};
+use crate::time::cache::CronCache;
+use crate::time::cron::CronSchedule;
+use crate::time::recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};
+use crate::time::zone::{parse_timezone, resolve_local};
 
 /// Every key `schedule_config` may contain. Anything else is a typo and is rejected.
-pub const CONFIG_KEYS: [&str; 6] = [
-    "schedule_type",
-    "cron_expression",
-    "timezone",
-    "interval_seconds",
-    "scheduled_time",
-    "max_executions",
-];
+pub const CONFIG_KEYS: [&str; 6] =
+    ["schedule_type", "cron_expression", "timezone", "interval_seconds", "scheduled_time", "max_executions"];
 
 /// Keys of the trigger data that `context_data` may not use, so they keep their meaning.
-pub const RESERVED_TRIGGER_KEYS: [&str; 7] = [
-    "schedule_id",
-    "execution_id",
-    "triggered_at",
-    "workflow_id",
-    "scheduled_for",
-    "community_id",
-    "truncated",
-];
+pub const RESERVED_TRIGGER_KEYS: [&str; 7] =
+    ["schedule_id", "execution_id", "triggered_at", "workflow_id", "scheduled_for", "community_id", "truncated"];
 
 /// The type-specific keys, and the schedule type each belongs to.
 const TYPE_KEYS: [(&str, ScheduleKind); 3] = [
@@ -60,11 +47,7 @@ pub struct ScheduleConfig {
 impl ScheduleConfig {
     /// The occurrences of this schedule. `anchor` is the interval anchor (the creation time,
     /// or the update time after a config change); other kinds ignore it.
-    pub fn recurrence(
-        &self,
-        cache: &mut CronCache,
-        anchor: DateTime<Utc>,
-    ) -> Result<Recurrence, ScheduleError> {
+    pub fn recurrence(&self, cache: &mut CronCache, anchor: DateTime<Utc>) -> Result<Recurrence, ScheduleError> {
         RecurrenceColumns {
             schedule_type: self.kind.as_str(),
             cron_expression: self.cron_expression.as_deref(),
@@ -92,28 +75,15 @@ pub fn validate_config(
     default_timezone: &str,
     now: DateTime<Utc>,
 ) -> Result<ScheduleConfig, ScheduleError> {
-    let object = config.as_object().ok_or_else(|| {
-        invalid(format!(
-            "schedule_config must be a JSON object, got {}",
-            json_type(config)
-        ))
-    })?;
-    if let Some(unknown) = object
-        .keys()
-        .find(|key| !CONFIG_KEYS.contains(&key.as_str()))
-    {
-        return Err(invalid(format!(
-            "unknown key '{unknown}' (allowed keys: {})",
-            CONFIG_KEYS.join(", ")
-        )));
+    let object = config
+        .as_object()
+        .ok_or_else(|| invalid(format!("schedule_config must be a JSON object, got {}", json_type(config))))?;
+    if let Some(unknown) = object.keys().find(|key| !CONFIG_KEYS.contains(&key.as_str())) {
+        return Err(invalid(format!("unknown key '{unknown}' (allowed keys: {})", CONFIG_KEYS.join(", "))));
     }
 
     let kind = match present(object, "schedule_type") {
-        None => {
-            return Err(invalid(
-                "schedule_type required (cron, interval or one_time)".to_string(),
-            ))
-        }
+        None => return Err(invalid("schedule_type required (cron, interval or one_time)".to_string())),
         Some(value) => ScheduleKind::parse(as_str(value, "schedule_type")?)?,
     };
 
@@ -147,8 +117,7 @@ pub fn validate_config(
 
     match kind {
         ScheduleKind::Cron => {
-            let value = present(object, "cron_expression")
-                .ok_or(ScheduleError::MissingField("cron_expression"))?;
+            let value = present(object, "cron_expression").ok_or(ScheduleError::MissingField("cron_expression"))?;
             let expr = as_str(value, "cron_expression")?.trim();
             let schedule = CronSchedule::parse(expr)?;
             if schedule.next_after(now, tz).is_none() {
@@ -157,13 +126,11 @@ pub fn validate_config(
             validated.cron_expression = Some(expr.to_string());
         }
         ScheduleKind::Interval => {
-            let value = present(object, "interval_seconds")
-                .ok_or(ScheduleError::MissingField("interval_seconds"))?;
+            let value = present(object, "interval_seconds").ok_or(ScheduleError::MissingField("interval_seconds"))?;
             validated.interval_seconds = Some(positive_i32(value, "interval_seconds")?);
         }
         ScheduleKind::OneTime => {
-            let value = present(object, "scheduled_time")
-                .ok_or(ScheduleError::MissingField("scheduled_time"))?;
+            let value = present(object, "scheduled_time").ok_or(ScheduleError::MissingField("scheduled_time"))?;
             let at = parse_scheduled_time(as_str(value, "scheduled_time")?, tz)?;
             if at <= now {
                 return Err(ScheduleError::ScheduledTimeInPast);
@@ -176,16 +143,10 @@ pub fn validate_config(
 
 /// Validates `context_data`: a JSON object that uses none of [`RESERVED_TRIGGER_KEYS`].
 pub fn validate_context_data(ctx: &Value) -> Result<(), ScheduleError> {
-    let object = ctx.as_object().ok_or_else(|| {
-        invalid(format!(
-            "context_data must be a JSON object, got {}",
-            json_type(ctx)
-        ))
-    })?;
-    if let Some(key) = object
-        .keys()
-        .find(|key| RESERVED_TRIGGER_KEYS.contains(&key.as_str()))
-    {
+    let object = ctx
+        .as_object()
+        .ok_or_else(|| invalid(format!("context_data must be a JSON object, got {}", json_type(ctx))))?;
+    if let Some(key) = object.keys().find(|key| RESERVED_TRIGGER_KEYS.contains(&key.as_str())) {
         return Err(invalid(format!(
             "context_data key '{key}' is reserved for the trigger data (reserved keys: {})",
             RESERVED_TRIGGER_KEYS.join(", ")
@@ -211,10 +172,7 @@ pub fn parse_scheduled_time(text: &str, tz: Tz) -> Result<DateTime<Utc>, Schedul
     };
     let (local, offset) = split_timestamp(text).ok_or_else(unparseable)?;
     let instant = match offset {
-        Some(offset) => offset
-            .from_local_datetime(&local)
-            .single()
-            .map(|t| t.with_timezone(&Utc)),
+        Some(offset) => offset.from_local_datetime(&local).single().map(|t| t.with_timezone(&Utc)),
         None => resolve_local(tz, local),
     }
     .ok_or_else(unparseable)?;
@@ -239,17 +197,15 @@ fn split_timestamp(text: &str) -> Option<(NaiveDateTime, Option<FixedOffset>)> {
         return None;
     }
     let time_and_offset = rest_chars.as_str();
-    let (time_text, offset) = if let Some(time) = time_and_offset
-        .strip_suffix('Z')
-        .or_else(|| time_and_offset.strip_suffix('z'))
-    {
-        (time, Some(FixedOffset::east_opt(0)?))
-    } else if let Some(sign_at) = time_and_offset.find(['+', '-']) {
-        let offset = parse_offset(&time_and_offset[sign_at..])?;
-        (&time_and_offset[..sign_at], Some(offset))
-    } else {
-        (time_and_offset, None)
-    };
+    let (time_text, offset) =
+        if let Some(time) = time_and_offset.strip_suffix('Z').or_else(|| time_and_offset.strip_suffix('z')) {
+            (time, Some(FixedOffset::east_opt(0)?))
+        } else if let Some(sign_at) = time_and_offset.find(['+', '-']) {
+            let offset = parse_offset(&time_and_offset[sign_at..])?;
+            (&time_and_offset[..sign_at], Some(offset))
+        } else {
+            (time_and_offset, None)
+        };
     let time = NaiveTime::parse_from_str(time_text, "%H:%M:%S%.f")
         .or_else(|_| NaiveTime::parse_from_str(time_text, "%H:%M"))
         .ok()?;
@@ -261,13 +217,7 @@ fn split_timestamp(text: &str) -> Option<(NaiveDateTime, Option<FixedOffset>)> {
 }
 
 fn is_iso_date(text: &str) -> bool {
-    text.bytes().enumerate().all(|(i, b)| {
-        if i == 4 || i == 7 {
-            b == b'-'
-        } else {
-            b.is_ascii_digit()
-        }
-    })
+    text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() })
 }
 
 /// `+HH:MM`, `+HHMM` or `+HH` (and `-`).
@@ -287,10 +237,7 @@ fn parse_offset(text: &str) -> Option<FixedOffset> {
     }
     let (hours, minutes) = match digits.len() {
         2 => (digits.parse::<i32>().ok()?, 0),
-        4 => (
-            digits[..2].parse::<i32>().ok()?,
-            digits[2..].parse::<i32>().ok()?,
-        ),
+        4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
         _ => return None,
     };
     if hours > 23 || minutes > 59 {
@@ -305,31 +252,22 @@ fn present<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 }
 
 fn as_str<'a>(value: &'a Value, key: &str) -> Result<&'a str, ScheduleError> {
-    value
-        .as_str()
-        .ok_or_else(|| invalid(format!("{key} must be a string, got {}", json_type(value))))
+    value.as_str().ok_or_else(|| invalid(format!("{key} must be a string, got {}", json_type(value))))
 }
 
 /// An integer from 1 to i32::MAX (the column type).
 fn positive_i32(value: &Value, key: &str) -> Result<i32, ScheduleError> {
     let Value::Number(number) = value else {
-        return Err(invalid(format!(
-            "{key} must be an integer, got {}",
-            json_type(value)
-        )));
+        return Err(invalid(format!("{key} must be an integer, got {}", json_type(value))));
     };
     if let Some(n) = number.as_i64() {
         if n < 1 {
             return Err(invalid(format!("{key} must be at least 1, got {n}")));
         }
-        return i32::try_from(n)
-            .map_err(|_| invalid(format!("{key} must be at most {}, got {n}", i32::MAX)));
+        return i32::try_from(n).map_err(|_| invalid(format!("{key} must be at most {}, got {n}", i32::MAX)));
     }
     if number.is_u64() {
-        return Err(invalid(format!(
-            "{key} must be at most {}, got {number}",
-            i32::MAX
-        )));
+        return Err(invalid(format!("{key} must be at most {}, got {number}", i32::MAX)));
     }
     Err(invalid(format!("{key} must be an integer, got {number}")))
 }

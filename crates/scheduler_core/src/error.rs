@@ -36,10 +36,7 @@ impl fmt::Display for ScheduleError {
                 if name.trim().is_empty() {
                     write!(f, "(empty string)")?;
                 }
-                write!(
-                    f,
-                    " (expected an IANA time zone name such as UTC or Europe/Berlin)"
-                )
+                write!(f, " (expected an IANA time zone name such as UTC or Europe/Berlin)")
             }
             ScheduleError::InvalidConfig(what) => {
                 write!(f, "Invalid schedule configuration: {what}")
@@ -67,46 +64,19 @@ mod tests {
     #[test]
     fn messages_start_with_the_contract_prefixes() {
         let cases = [
-            (
-                ScheduleError::InvalidCron("x".into()),
-                "Invalid cron expression: x",
-            ),
-            (
-                ScheduleError::MissingField("cron_expression"),
-                "cron_expression required for schedule_type cron",
-            ),
-            (
-                ScheduleError::MissingField("interval_seconds"),
-                "interval_seconds required for schedule_type interval",
-            ),
-            (
-                ScheduleError::MissingField("scheduled_time"),
-                "scheduled_time required for schedule_type one_time",
-            ),
+            (ScheduleError::InvalidCron("x".into()), "Invalid cron expression: x"),
+            (ScheduleError::MissingField("cron_expression"), "cron_expression required for schedule_type cron"),
+            (ScheduleError::MissingField("interval_seconds"), "interval_seconds required for schedule_type interval"),
+            (ScheduleError::MissingField("scheduled_time"), "scheduled_time required for schedule_type one_time"),
             (ScheduleError::MissingField("other"), "other required"),
-            (
-                ScheduleError::ScheduledTimeInPast,
-                "scheduled_time must be in the future",
-            ),
-            (
-                ScheduleError::InvalidTimezone("Mars/Base".into()),
-                "Invalid timezone: Mars/Base",
-            ),
-            (
-                ScheduleError::InvalidTimezone(String::new()),
-                "Invalid timezone: (empty string)",
-            ),
-            (
-                ScheduleError::InvalidConfig("y".into()),
-                "Invalid schedule configuration: y",
-            ),
+            (ScheduleError::ScheduledTimeInPast, "scheduled_time must be in the future"),
+            (ScheduleError::InvalidTimezone("Mars/Base".into()), "Invalid timezone: Mars/Base"),
+            (ScheduleError::InvalidTimezone(String::new()), "Invalid timezone: (empty string)"),
+            (ScheduleError::InvalidConfig("y".into()), "Invalid schedule configuration: y"),
         ];
         for (err, prefix) in cases {
             let text = err.to_string();
-            assert!(
-                text.starts_with(prefix),
-                "{text:?} should start with {prefix:?}"
-            );
+            assert!(text.starts_with(prefix), "{text:?} should start with {prefix:?}");
         }
     }
 

@@ -1,32 +1,31 @@
-//! Pure time logic of `workflow_scheduler`: cron parsing and next-time search, time zones
-//! and DST, interval grids, one-time schedules, config validation, the grace/coalescing
-//! decision of a due pass, and the trigger payload.
+//! Pure logic of `workflow_scheduler`: cron parsing and next-time search, time zones and DST,
+//! interval grids, one-time schedules (`time`), config validation (`config`), the firing rules
+//! of a due pass and of a schedule change (`firing`), audit events (`audit`) and the trigger
+//! payload (`payload`).
 //!
 //! Why a separate crate: none of this needs Postgres. Keeping it free of pgrx and Postgres
 //! types makes it testable with plain `cargo test` (the conformance vectors, DST cases in
-//! unusual zones, error messages) and benchmarkable in-process
+//! unusual zones, error messages, firing rules) and benchmarkable in-process
 //! (`cargo run --release --example bench_next`). The extension is a thin layer that calls it.
 
-mod cache;
+pub mod audit;
 mod config;
-mod cron;
 mod error;
-mod grace;
+pub mod firing;
 mod payload;
-mod recurrence;
-mod zone;
+mod time;
 
-pub use cache::CronCache;
-pub use config::{
-    parse_scheduled_time, validate_config, validate_context_data, ScheduleConfig, CONFIG_KEYS,
-    RESERVED_TRIGGER_KEYS,
-};
-pub use cron::CronSchedule;
+pub use audit::{AuditEvent, EventType};
+pub use config::{validate_config, validate_context_data, ScheduleConfig, RESERVED_TRIGGER_KEYS};
 pub use error::ScheduleError;
-pub use grace::{decide_due, DueDecision, DueOutcome, COALESCE_COUNT_CAP};
-pub use payload::{build_trigger_data, iso_utc, notify_payload, NOTIFY_PAYLOAD_LIMIT};
-pub use recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};
-pub use zone::{first_instant_after_gap, parse_timezone, resolve_local};
+pub use firing::plan::{
+    plan_broken, plan_create, plan_due, plan_update, DueSchedule, FirePlan, StoredSchedule, UpdatePlan,
+};
+pub use payload::{iso_utc, notify_payload, PayloadMode};
+pub use time::cache::CronCache;
+pub use time::cron::CronSchedule;
+pub use time::recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};
+pub use time::zone::parse_timezone;
 
 // Re-exported so callers name exactly the types used in this API.
 pub use chrono;

@@ -33,10 +33,7 @@ pub fn build_trigger_data(
     data.insert("triggered_at".into(), Value::from(iso_utc(triggered_at)));
     data.insert("workflow_id".into(), Value::from(workflow_id));
     data.insert("scheduled_for".into(), Value::from(iso_utc(scheduled_for)));
-    data.insert(
-        "community_id".into(),
-        community_id.map_or(Value::Null, Value::from),
-    );
+    data.insert("community_id".into(), community_id.map_or(Value::Null, Value::from));
     for (key, value) in context_data {
         if !RESERVED_TRIGGER_KEYS.contains(&key.as_str()) {
             data.insert(key.clone(), value.clone());
@@ -45,22 +42,38 @@ pub fn build_trigger_data(
     Value::Object(data)
 }
 
-/// The NOTIFY payload for `trigger_data`: its JSON text (reserved keys first) when shorter
-/// than [`NOTIFY_PAYLOAD_LIMIT`] bytes, else
+/// What the NOTIFY carries (`workflow_scheduler.notify_payload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadMode {
+    /// The whole trigger data (the seed's payload), truncated when too large.
+    Full,
+    /// Only `schedule_id`, `execution_id`, `workflow_id` and `scheduled_for`: LISTEN has no
+    /// privileges, so any role that can connect reads the channel; the engine reads the rest
+    /// from the execution row, which row-level security protects.
+    Ids,
+}
+
+/// The NOTIFY payload for `trigger_data`. `Full`: its JSON text (reserved keys first) when
+/// shorter than [`NOTIFY_PAYLOAD_LIMIT`] bytes, else
 /// `{"schedule_id":…,"execution_id":…,"workflow_id":…,"truncated":true}`. The full trigger
 /// data is always kept in the execution row.
-pub fn notify_payload(trigger_data: &Value) -> String {
+pub fn notify_payload(trigger_data: &Value, mode: PayloadMode) -> String {
+    let field = |key: &str| trigger_data.get(key).cloned().unwrap_or(Value::Null);
+    let only = |keys: &[&str], truncated: bool| {
+        let mut short: Map<String, Value> = keys.iter().map(|key| (key.to_string(), field(key))).collect();
+        if truncated {
+            short.insert("truncated".into(), Value::Bool(true));
+        }
+        ordered_json(&Value::Object(short))
+    };
+    if mode == PayloadMode::Ids {
+        return only(&["schedule_id", "execution_id", "workflow_id", "scheduled_for"], false);
+    }
     let full = ordered_json(trigger_data);
     if full.len() < NOTIFY_PAYLOAD_LIMIT {
         return full;
     }
-    let field = |key: &str| trigger_data.get(key).cloned().unwrap_or(Value::Null);
-    let mut short = Map::new();
-    short.insert("schedule_id".into(), field("schedule_id"));
-    short.insert("execution_id".into(), field("execution_id"));
-    short.insert("workflow_id".into(), field("workflow_id"));
-    short.insert("truncated".into(), Value::Bool(true));
-    ordered_json(&Value::Object(short))
+    only(&["schedule_id", "execution_id", "workflow_id"], true)
 }
 
 /// Compact JSON with the reserved keys first, in their documented order, then the others.
@@ -72,12 +85,8 @@ fn ordered_json(value: &Value) -> String {
     let Value::Object(object) = value else {
         return value.to_string();
     };
-    let reserved = RESERVED_TRIGGER_KEYS
-        .iter()
-        .filter_map(|key| object.get_key_value(*key));
-    let others = object
-        .iter()
-        .filter(|(key, _)| !RESERVED_TRIGGER_KEYS.contains(&key.as_str()));
+    let reserved = RESERVED_TRIGGER_KEYS.iter().filter_map(|key| object.get_key_value(*key));
+    let others = object.iter().filter(|(key, _)| !RESERVED_TRIGGER_KEYS.contains(&key.as_str()));
     let mut out = String::with_capacity(256);
     out.push('{');
     for (i, (key, value)) in reserved.chain(others).enumerate() {
@@ -107,9 +116,7 @@ mod tests {
     }
 
     fn data(context: Value) -> Value {
-        let Value::Object(context) = context else {
-            panic!("object")
-        };
+        let Value::Object(context) = context else { panic!("object") };
         build_trigger_data(
             SID,
             EID,
@@ -123,14 +130,8 @@ mod tests {
 
     #[test]
     fn iso_format_is_utc_with_microseconds() {
-        assert_eq!(
-            iso_utc(utc("2026-11-26T15:00:00.123456+01:00")),
-            "2026-11-26T14:00:00.123456Z"
-        );
-        assert_eq!(
-            iso_utc(utc("2026-11-26T14:00:00Z")),
-            "2026-11-26T14:00:00.000000Z"
-        );
+        assert_eq!(iso_utc(utc("2026-11-26T15:00:00.123456+01:00")), "2026-11-26T14:00:00.123456Z");
+        assert_eq!(iso_utc(utc("2026-11-26T14:00:00Z")), "2026-11-26T14:00:00.000000Z");
     }
 
     #[test]
@@ -141,7 +142,7 @@ mod tests {
         assert_eq!(d["community_id"], 7);
         assert_eq!(d["scheduled_for"], "2026-11-26T14:00:00.000000Z");
         assert_eq!(d["triggered_at"], "2026-11-26T14:00:00.123456Z");
-        let text = notify_payload(&d);
+        let text = notify_payload(&d, PayloadMode::Full);
         assert_eq!(
             text,
             format!(
@@ -163,17 +164,17 @@ mod tests {
 
     #[test]
     fn truncation_at_the_8000_byte_boundary() {
-        let base = notify_payload(&data(json!({"pad": ""}))).len();
+        let base = notify_payload(&data(json!({"pad": ""})), PayloadMode::Full).len();
         // Pad with a 2-byte character too, to check bytes (not chars) are counted.
         for (unit, unit_len) in [("x", 1), ("é", 2)] {
             let fill = |bytes: usize| unit.repeat(bytes / unit_len) + &"x".repeat(bytes % unit_len);
             let just_under = data(json!({ "pad": fill(NOTIFY_PAYLOAD_LIMIT - 1 - base) }));
-            let text = notify_payload(&just_under);
+            let text = notify_payload(&just_under, PayloadMode::Full);
             assert_eq!(text.len(), NOTIFY_PAYLOAD_LIMIT - 1, "{unit}");
             assert!(!text.contains("truncated"));
 
             let at_limit = data(json!({ "pad": fill(NOTIFY_PAYLOAD_LIMIT - base) }));
-            let text = notify_payload(&at_limit);
+            let text = notify_payload(&at_limit, PayloadMode::Full);
             assert_eq!(
                 text,
                 format!(
@@ -181,6 +182,20 @@ mod tests {
                      \"workflow_id\":\"{WID}\",\"truncated\":true}}"
                 ),
                 "{unit}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_mode_sends_only_the_ids_whatever_the_size() {
+        for context in [json!({"secret": "s3cr3t"}), json!({"pad": "x".repeat(9000)})] {
+            let text = notify_payload(&data(context), PayloadMode::Ids);
+            assert_eq!(
+                text,
+                format!(
+                    "{{\"schedule_id\":\"{SID}\",\"execution_id\":\"{EID}\",\
+                     \"workflow_id\":\"{WID}\",\"scheduled_for\":\"2026-11-26T14:00:00.000000Z\"}}"
+                )
             );
         }
     }

@@ -5,8 +5,7 @@ mod common;
 use chrono::{DateTime, Duration, Utc};
 use common::utc;
 use scheduler_core::{
-    validate_config, validate_context_data, CronCache, Recurrence, ScheduleConfig, ScheduleError,
-    ScheduleKind,
+    validate_config, validate_context_data, CronCache, Recurrence, ScheduleConfig, ScheduleError, ScheduleKind,
 };
 use serde_json::{json, Value};
 
@@ -25,10 +24,7 @@ fn rejected(config: Value, prefix: &str) -> String {
         Ok(c) => panic!("{config} accepted: {c:?}"),
         Err(e) => {
             let msg = e.to_string();
-            assert!(
-                msg.starts_with(prefix),
-                "{config}: {msg:?} should start with {prefix:?}"
-            );
+            assert!(msg.starts_with(prefix), "{config}: {msg:?} should start with {prefix:?}");
             msg
         }
     }
@@ -39,10 +35,8 @@ const CRON: &str = "Invalid cron expression: ";
 
 #[test]
 fn valid_cron() {
-    let c = ok(
-        json!({"schedule_type": "cron", "cron_expression": " 0 9 * * MON-FRI ",
-                      "timezone": "Europe/Berlin", "max_executions": 10}),
-    );
+    let c = ok(json!({"schedule_type": "cron", "cron_expression": " 0 9 * * MON-FRI ",
+                      "timezone": "Europe/Berlin", "max_executions": 10}));
     assert_eq!(c.kind, ScheduleKind::Cron);
     assert_eq!(c.cron_expression.as_deref(), Some("0 9 * * MON-FRI"));
     assert_eq!(c.timezone, "Europe/Berlin");
@@ -57,30 +51,17 @@ fn valid_cron() {
 
 #[test]
 fn valid_interval_and_defaults() {
-    let c = ok(
-        json!({"schedule_type": "interval", "interval_seconds": 300, "max_executions": null,
-                      "timezone": null}),
-    );
+    let c = ok(json!({"schedule_type": "interval", "interval_seconds": 300, "max_executions": null,
+                      "timezone": null}));
     assert_eq!(c.interval_seconds, Some(300));
     assert_eq!(c.max_executions, None);
     assert_eq!(c.timezone, "UTC");
     let anchor = utc("2024-06-01T12:00:00.250Z");
     let r = c.recurrence(&mut CronCache::new(1), anchor).unwrap();
-    assert!(matches!(
-        r,
-        Recurrence::Interval {
-            every_seconds: 300,
-            ..
-        }
-    ));
+    assert!(matches!(r, Recurrence::Interval { every_seconds: 300, .. }));
     assert_eq!(r.next_after(anchor), Some(anchor + Duration::seconds(300)));
     // The default zone is the caller's setting, canonicalised.
-    let c = validate_config(
-        &json!({"schedule_type": "interval", "interval_seconds": 1}),
-        "asia/tokyo",
-        now(),
-    )
-    .unwrap();
+    let c = validate_config(&json!({"schedule_type": "interval", "interval_seconds": 1}), "asia/tokyo", now()).unwrap();
     assert_eq!(c.timezone, "Asia/Tokyo");
     assert_eq!(c.interval_seconds, Some(1));
     let c = ok(json!({"schedule_type": "interval", "interval_seconds": i32::MAX}));
@@ -99,33 +80,15 @@ fn valid_one_time_formats() {
     assert_eq!(berlin("2024-12-25T15:30:00"), utc("2024-12-25T14:30:00Z"));
     assert_eq!(berlin("2024-12-25 15:30:00"), utc("2024-12-25T14:30:00Z"));
     assert_eq!(berlin("2024-12-25T15:30"), utc("2024-12-25T14:30:00Z"));
-    assert_eq!(
-        berlin("2024-12-25T15:30:00.123456"),
-        utc("2024-12-25T14:30:00.123456Z")
-    );
-    assert_eq!(
-        berlin("2024-12-25T15:30:00.1234569"),
-        utc("2024-12-25T14:30:00.123456Z")
-    );
+    assert_eq!(berlin("2024-12-25T15:30:00.123456"), utc("2024-12-25T14:30:00.123456Z"));
+    assert_eq!(berlin("2024-12-25T15:30:00.1234569"), utc("2024-12-25T14:30:00.123456Z"));
     assert_eq!(berlin("2024-12-25"), utc("2024-12-24T23:00:00Z"));
     // An explicit offset wins over the zone.
     assert_eq!(berlin("2024-12-25T15:30:00Z"), utc("2024-12-25T15:30:00Z"));
-    assert_eq!(
-        berlin("2024-12-25T15:30:00+02:00"),
-        utc("2024-12-25T13:30:00Z")
-    );
-    assert_eq!(
-        berlin("2024-12-25T15:30:00-0530"),
-        utc("2024-12-25T21:00:00Z")
-    );
-    assert_eq!(
-        berlin("2024-12-25T15:30:00+05"),
-        utc("2024-12-25T10:30:00Z")
-    );
-    assert_eq!(
-        berlin("2024-12-25t15:30:00.5z"),
-        utc("2024-12-25T15:30:00.5Z")
-    );
+    assert_eq!(berlin("2024-12-25T15:30:00+02:00"), utc("2024-12-25T13:30:00Z"));
+    assert_eq!(berlin("2024-12-25T15:30:00-0530"), utc("2024-12-25T21:00:00Z"));
+    assert_eq!(berlin("2024-12-25T15:30:00+05"), utc("2024-12-25T10:30:00Z"));
+    assert_eq!(berlin("2024-12-25t15:30:00.5z"), utc("2024-12-25T15:30:00.5Z"));
     // DST gap: 2025-03-30 02:00 CET -> 03:00 CEST; 02:30 means 03:00 CEST = 01:00Z.
     assert_eq!(berlin("2025-03-30T02:30:00"), utc("2025-03-30T01:00:00Z"));
     // DST overlap: 2024-10-27 02:30 happens at 00:30Z and 01:30Z; the first pass.
@@ -146,10 +109,7 @@ fn valid_one_time_formats() {
 #[test]
 fn config_must_be_an_object() {
     for bad in [json!(null), json!([]), json!("cron"), json!(5), json!(true)] {
-        rejected(
-            bad,
-            &format!("{CFG}schedule_config must be a JSON object, got "),
-        );
+        rejected(bad, &format!("{CFG}schedule_config must be a JSON object, got "));
     }
 }
 
@@ -159,10 +119,7 @@ fn unknown_keys_are_named() {
         json!({"schedule_type": "cron", "cron_expresion": "* * * * *"}),
         &format!("{CFG}unknown key 'cron_expresion'"),
     );
-    assert!(
-        msg.contains("allowed keys: schedule_type, cron_expression"),
-        "{msg}"
-    );
+    assert!(msg.contains("allowed keys: schedule_type, cron_expression"), "{msg}");
     rejected(
         json!({"schedule_type": "interval", "interval_seconds": 5, "start_at": null}),
         &format!("{CFG}unknown key 'start_at'"),
@@ -172,14 +129,8 @@ fn unknown_keys_are_named() {
 #[test]
 fn schedule_type_rules() {
     rejected(json!({}), &format!("{CFG}schedule_type required"));
-    rejected(
-        json!({"schedule_type": null}),
-        &format!("{CFG}schedule_type required"),
-    );
-    rejected(
-        json!({"schedule_type": 1}),
-        &format!("{CFG}schedule_type must be a string, got number"),
-    );
+    rejected(json!({"schedule_type": null}), &format!("{CFG}schedule_type required"));
+    rejected(json!({"schedule_type": 1}), &format!("{CFG}schedule_type must be a string, got number"));
     rejected(
         json!({"schedule_type": "hourly"}),
         &format!("{CFG}unknown schedule_type 'hourly' (expected cron, interval or one_time)"),
@@ -196,14 +147,8 @@ fn missing_type_fields() {
         json!({"schedule_type": "cron", "cron_expression": null}),
         "cron_expression required for schedule_type cron",
     );
-    rejected(
-        json!({"schedule_type": "interval"}),
-        "interval_seconds required",
-    );
-    rejected(
-        json!({"schedule_type": "one_time"}),
-        "scheduled_time required",
-    );
+    rejected(json!({"schedule_type": "interval"}), "interval_seconds required");
+    rejected(json!({"schedule_type": "one_time"}), "scheduled_time required");
 }
 
 #[test]
@@ -298,22 +243,12 @@ fn timezones() {
         json!({"schedule_type": "interval", "interval_seconds": 5, "timezone": "Mars/Olympus"}),
         "Invalid timezone: Mars/Olympus",
     );
-    rejected(
-        json!({"schedule_type": "interval", "interval_seconds": 5, "timezone": ""}),
-        "Invalid timezone: ",
-    );
+    rejected(json!({"schedule_type": "interval", "interval_seconds": 5, "timezone": ""}), "Invalid timezone: ");
     assert_eq!(
-        validate_config(
-            &json!({"schedule_type": "interval", "interval_seconds": 5}),
-            "Nowhere",
-            now()
-        )
-        .unwrap_err(),
+        validate_config(&json!({"schedule_type": "interval", "interval_seconds": 5}), "Nowhere", now()).unwrap_err(),
         ScheduleError::InvalidTimezone("Nowhere".into())
     );
-    let c = ok(
-        json!({"schedule_type": "interval", "interval_seconds": 5, "timezone": "america/NEW_york"}),
-    );
+    let c = ok(json!({"schedule_type": "interval", "interval_seconds": 5, "timezone": "america/NEW_york"}));
     assert_eq!(c.timezone, "America/New_York");
 }
 
@@ -331,26 +266,11 @@ fn cron_expression_errors() {
     rejected(cron("60 * * * *"), &format!("{CRON}minute field '60'"));
     rejected(cron("0 25 * * *"), &format!("{CRON}hour field '25'"));
     rejected(cron("0 0 * 13 *"), &format!("{CRON}month field '13'"));
-    rejected(
-        cron("0 0 * * MOON"),
-        &format!("{CRON}day-of-week field 'MOON': unknown name 'MOON'"),
-    );
-    rejected(
-        cron("0 0 * JANUARY *"),
-        &format!("{CRON}month field 'JANUARY'"),
-    );
-    rejected(
-        cron("@every_5m"),
-        &format!("{CRON}unknown macro '@every_5m'"),
-    );
-    rejected(
-        cron("0 0 30 2 *"),
-        &format!("{CRON}'0 0 30 2 *' never fires"),
-    );
-    rejected(
-        cron("0 0 31 11 *"),
-        &format!("{CRON}'0 0 31 11 *' never fires"),
-    );
+    rejected(cron("0 0 * * MOON"), &format!("{CRON}day-of-week field 'MOON': unknown name 'MOON'"));
+    rejected(cron("0 0 * JANUARY *"), &format!("{CRON}month field 'JANUARY'"));
+    rejected(cron("@every_5m"), &format!("{CRON}unknown macro '@every_5m'"));
+    rejected(cron("0 0 30 2 *"), &format!("{CRON}'0 0 30 2 *' never fires"));
+    rejected(cron("0 0 31 11 *"), &format!("{CRON}'0 0 31 11 *' never fires"));
     // Rare but possible is fine.
     ok(cron("0 0 29 2 *"));
     ok(cron("@midnight"));
@@ -359,18 +279,9 @@ fn cron_expression_errors() {
 #[test]
 fn one_time_errors() {
     let at = |t: &str| json!({"schedule_type": "one_time", "scheduled_time": t});
-    rejected(
-        at("2024-06-01T11:59:59Z"),
-        "scheduled_time must be in the future",
-    );
-    rejected(
-        at("2024-06-01T12:00:00Z"),
-        "scheduled_time must be in the future",
-    );
-    assert_eq!(
-        validate_config(&at("2020-01-01"), "UTC", now()).unwrap_err(),
-        ScheduleError::ScheduledTimeInPast
-    );
+    rejected(at("2024-06-01T11:59:59Z"), "scheduled_time must be in the future");
+    rejected(at("2024-06-01T12:00:00Z"), "scheduled_time must be in the future");
+    assert_eq!(validate_config(&at("2020-01-01"), "UTC", now()).unwrap_err(), ScheduleError::ScheduledTimeInPast);
     ok(at("2024-06-01T12:00:00.000001Z"));
     for bad in [
         "tomorrow",
@@ -388,10 +299,7 @@ fn one_time_errors() {
         "",
         "2025-06-0é",
     ] {
-        let msg = rejected(
-            at(bad),
-            &format!("{CFG}scheduled_time '{bad}' is not an ISO 8601 timestamp"),
-        );
+        let msg = rejected(at(bad), &format!("{CFG}scheduled_time '{bad}' is not an ISO 8601 timestamp"));
         assert!(msg.contains("2024-12-25T15:30:00"), "{msg}");
     }
 }
@@ -402,18 +310,10 @@ fn context_data_rules() {
     validate_context_data(&json!({"region": "eu", "nested": {"schedule_id": 1}})).unwrap();
     for bad in [json!([]), json!(null), json!("x")] {
         let msg = validate_context_data(&bad).unwrap_err().to_string();
-        assert!(
-            msg.starts_with(&format!("{CFG}context_data must be a JSON object, got ")),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("{CFG}context_data must be a JSON object, got ")), "{msg}");
     }
     for key in scheduler_core::RESERVED_TRIGGER_KEYS {
-        let msg = validate_context_data(&json!({ "ok": 1, key: "x" }))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.starts_with(&format!("{CFG}context_data key '{key}' is reserved")),
-            "{msg}"
-        );
+        let msg = validate_context_data(&json!({ "ok": 1, key: "x" })).unwrap_err().to_string();
+        assert!(msg.starts_with(&format!("{CFG}context_data key '{key}' is reserved")), "{msg}");
     }
 }

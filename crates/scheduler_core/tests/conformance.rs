@@ -1,7 +1,6 @@
 //! Every row of the cron conformance vectors (tests/data/cron_next.tsv, copied from the
 //! project's shared conformance set; see tests/data/README.md for its origin).
 
-
 use chrono::{DateTime, Utc};
 use scheduler_core::{parse_timezone, CronSchedule};
 
@@ -19,11 +18,7 @@ fn check_row(cols: &[&str]) -> Result<(), String> {
     let tz = parse_timezone(zone).map_err(|e| e.to_string())?;
     let schedule = CronSchedule::parse(expr).map_err(|e| e.to_string())?;
     let mut after = instant(start)?;
-    let expected: Vec<&str> = cols[3..8]
-        .iter()
-        .copied()
-        .filter(|c| !c.is_empty())
-        .collect();
+    let expected: Vec<&str> = cols[3..8].iter().copied().filter(|c| !c.is_empty()).collect();
     if expected.is_empty() {
         return Err("row checks nothing".into());
     }
@@ -52,9 +47,7 @@ fn check_row(cols: &[&str]) -> Result<(), String> {
         let just_before = want - chrono::Duration::seconds(1);
         if let Some(previous) = schedule.latest_at_or_before(just_before, tz) {
             if previous >= want || schedule.next_after(previous, tz) != Some(want) {
-                return Err(format!(
-                    "latest_at_or_before({just_before}) = {previous}, inconsistent with next {want}"
-                ));
+                return Err(format!("latest_at_or_before({just_before}) = {previous}, inconsistent with next {want}"));
             }
         }
         after = want;
@@ -66,10 +59,7 @@ fn check_row(cols: &[&str]) -> Result<(), String> {
 fn every_conformance_row_passes() {
     let mut lines = VECTORS.lines();
     let header = lines.next().expect("header row");
-    assert!(
-        header.starts_with("expr\ttimezone\tstart\texpected_next_1"),
-        "{header}"
-    );
+    assert!(header.starts_with("expr\ttimezone\tstart\texpected_next_1"), "{header}");
     let mut failures = Vec::new();
     let mut rows = 0;
     for (index, line) in lines.enumerate() {
@@ -83,24 +73,9 @@ fn every_conformance_row_passes() {
             continue;
         }
         if let Err(why) = check_row(&cols) {
-            failures.push(format!(
-                "line {} `{}` {} from {}: {}",
-                index + 2,
-                cols[0],
-                cols[1],
-                cols[2],
-                why
-            ));
+            failures.push(format!("line {} `{}` {} from {}: {}", index + 2, cols[0], cols[1], cols[2], why));
         }
     }
-    assert!(
-        rows >= 60,
-        "expected the full vector file, read {rows} rows"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {rows} rows failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(rows >= 60, "expected the full vector file, read {rows} rows");
+    assert!(failures.is_empty(), "{} of {rows} rows failed:\n{}", failures.len(), failures.join("\n"));
 }

@@ -42,10 +42,7 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn below(&mut self, n: u64) -> u64 {
@@ -74,12 +71,7 @@ fn transitions(tz: Tz) -> Vec<DateTime<Utc>> {
 }
 
 fn parse_croner(expr: &str) -> Cron {
-    CronParser::builder()
-        .seconds(Seconds::Disallowed)
-        .year(Year::Disallowed)
-        .build()
-        .parse(expr)
-        .unwrap()
+    CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build().parse(expr).unwrap()
 }
 
 fn local(tz: Tz, u: DateTime<Utc>) -> NaiveDateTime {
@@ -88,11 +80,7 @@ fn local(tz: Tz, u: DateTime<Utc>) -> NaiveDateTime {
 
 fn date_matches(cron: &Cron, l: NaiveDateTime) -> bool {
     let wd = Weekday::from_days_from_sunday(l.weekday().num_days_from_sunday());
-    cron.pattern.month_match(l.month()).unwrap()
-        && cron
-            .pattern
-            .day_match(l.year(), l.month(), l.day(), wd)
-            .unwrap()
+    cron.pattern.month_match(l.month()).unwrap() && cron.pattern.day_match(l.year(), l.month(), l.day(), wd).unwrap()
 }
 
 /// Is the whole-minute instant `u` an occurrence, by the DST rule applied literally?
@@ -100,12 +88,7 @@ fn oracle_is_occurrence(cron: &Cron, fixed: bool, tz: Tz, u: DateTime<Utc>) -> b
     let l = local(tz, u);
     if cron.is_time_matching(&l).unwrap() {
         // Repeated wall-clock time: a fixed-time job fires on the first pass only.
-        return !fixed
-            || tz
-                .from_local_datetime(&l)
-                .earliest()
-                .map(|e| e.with_timezone(&Utc))
-                == Some(u);
+        return !fixed || tz.from_local_datetime(&l).earliest().map(|e| e.with_timezone(&Utc)) == Some(u);
     }
     if !fixed {
         return false;
@@ -163,9 +146,7 @@ fn next_after_agrees_with_a_brute_force_oracle() {
                     failures.push(fail("oracle says it is not an occurrence".into()));
                 }
                 // No oracle occurrence strictly between t and n (scan at most 4 days).
-                let mut u =
-                    DateTime::<Utc>::from_timestamp(t.timestamp() - t.timestamp() % 60 + 60, 0)
-                        .unwrap();
+                let mut u = DateTime::<Utc>::from_timestamp(t.timestamp() - t.timestamp() % 60 + 60, 0).unwrap();
                 let scan_end = n.min(t + Duration::days(4));
                 while u < scan_end {
                     if oracle_is_occurrence(&cron, fixed, tz, u) {
@@ -179,21 +160,16 @@ fn next_after_agrees_with_a_brute_force_oracle() {
                     failures.push(fail("latest_at_or_before(next) != next".into()));
                 }
                 match schedule.latest_at_or_before(t, tz) {
-                    Some(l) if l > t || schedule.next_after(l, tz) != Some(n) => failures.push(
-                        fail(format!("latest_at_or_before(t) = {l} is inconsistent")),
-                    ),
+                    Some(l) if l > t || schedule.next_after(l, tz) != Some(n) => {
+                        failures.push(fail(format!("latest_at_or_before(t) = {l} is inconsistent")))
+                    }
                     _ => {}
                 }
             }
         }
     }
     assert!(checked >= 1000);
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} samples failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {checked} samples failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -202,49 +178,14 @@ fn the_oracle_itself_applies_the_rule() {
     let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
     let fixed = parse_croner("30 2 * * *");
     // Gap (2024-03-31 02:00 CET -> 03:00 CEST): the run moves to 03:00 CEST = 01:00Z.
-    assert!(oracle_is_occurrence(
-        &fixed,
-        true,
-        berlin,
-        at("2024-03-31T01:00:00Z")
-    ));
-    assert!(!oracle_is_occurrence(
-        &fixed,
-        true,
-        berlin,
-        at("2024-03-31T01:30:00Z")
-    ));
+    assert!(oracle_is_occurrence(&fixed, true, berlin, at("2024-03-31T01:00:00Z")));
+    assert!(!oracle_is_occurrence(&fixed, true, berlin, at("2024-03-31T01:30:00Z")));
     // Overlap (2024-10-27): 02:30 CEST (00:30Z) yes, 02:30 CET (01:30Z) no.
-    assert!(oracle_is_occurrence(
-        &fixed,
-        true,
-        berlin,
-        at("2024-10-27T00:30:00Z")
-    ));
-    assert!(!oracle_is_occurrence(
-        &fixed,
-        true,
-        berlin,
-        at("2024-10-27T01:30:00Z")
-    ));
+    assert!(oracle_is_occurrence(&fixed, true, berlin, at("2024-10-27T00:30:00Z")));
+    assert!(!oracle_is_occurrence(&fixed, true, berlin, at("2024-10-27T01:30:00Z")));
     // A wildcard job fires on both passes and not at the gap's end.
     let wild = parse_croner("30 * * * *");
-    assert!(oracle_is_occurrence(
-        &wild,
-        false,
-        berlin,
-        at("2024-10-27T00:30:00Z")
-    ));
-    assert!(oracle_is_occurrence(
-        &wild,
-        false,
-        berlin,
-        at("2024-10-27T01:30:00Z")
-    ));
-    assert!(!oracle_is_occurrence(
-        &wild,
-        false,
-        berlin,
-        at("2024-03-31T01:00:00Z")
-    ));
+    assert!(oracle_is_occurrence(&wild, false, berlin, at("2024-10-27T00:30:00Z")));
+    assert!(oracle_is_occurrence(&wild, false, berlin, at("2024-10-27T01:30:00Z")));
+    assert!(!oracle_is_occurrence(&wild, false, berlin, at("2024-03-31T01:00:00Z")));
 }

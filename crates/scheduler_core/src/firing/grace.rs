@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::recurrence::Recurrence;
+use crate::time::recurrence::Recurrence;
 
 /// Upper bound on the coalesced count of a cron schedule; see
 /// [`Recurrence::occurrences_in`]. Interval and one-time counts are exact.
@@ -17,24 +17,16 @@ pub const COALESCE_COUNT_CAP: u64 = 10_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DueOutcome {
     /// Fire once for `scheduled_for`; `coalesced` earlier occurrences were skipped.
-    Fire {
-        scheduled_for: DateTime<Utc>,
-        coalesced: u64,
-    },
+    Fire { scheduled_for: DateTime<Utc>, coalesced: u64 },
     /// `scheduled_for` is older than the grace period: log `schedule_missed`, record a
     /// `missed` execution; `coalesced` earlier occurrences were skipped as well.
-    Missed {
-        scheduled_for: DateTime<Utc>,
-        coalesced: u64,
-    },
+    Missed { scheduled_for: DateTime<Utc>, coalesced: u64 },
 }
 
 impl DueOutcome {
     pub fn scheduled_for(&self) -> DateTime<Utc> {
         match self {
-            DueOutcome::Fire { scheduled_for, .. } | DueOutcome::Missed { scheduled_for, .. } => {
-                *scheduled_for
-            }
+            DueOutcome::Fire { scheduled_for, .. } | DueOutcome::Missed { scheduled_for, .. } => *scheduled_for,
         }
     }
 
@@ -71,20 +63,11 @@ pub fn decide_due(
     };
     let coalesced = recurrence.occurrences_in(stored_next, due, COALESCE_COUNT_CAP);
     let outcome = if now - due <= grace {
-        DueOutcome::Fire {
-            scheduled_for: due,
-            coalesced,
-        }
+        DueOutcome::Fire { scheduled_for: due, coalesced }
     } else {
-        DueOutcome::Missed {
-            scheduled_for: due,
-            coalesced,
-        }
+        DueOutcome::Missed { scheduled_for: due, coalesced }
     };
-    DueDecision {
-        outcome,
-        next_execution_at: recurrence.next_after(now),
-    }
+    DueDecision { outcome, next_execution_at: recurrence.next_after(now) }
 }
 
 #[cfg(test)]
@@ -94,17 +77,14 @@ mod tests {
     use chrono_tz::Tz;
 
     use super::*;
-    use crate::cron::CronSchedule;
+    use crate::time::cron::CronSchedule;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
     fn cron(expr: &str, tz: Tz) -> Recurrence {
-        Recurrence::Cron {
-            schedule: Rc::new(CronSchedule::parse(expr).unwrap()),
-            tz,
-        }
+        Recurrence::Cron { schedule: Rc::new(CronSchedule::parse(expr).unwrap()), tz }
     }
 
     const GRACE: i64 = 15;
@@ -119,13 +99,7 @@ mod tests {
         let stored = utc("2024-05-01T10:05:00Z");
         let now = utc("2024-05-01T10:05:00.250Z");
         let d = decide_due(&r, stored, now, grace());
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Fire {
-                scheduled_for: stored,
-                coalesced: 0
-            }
-        );
+        assert_eq!(d.outcome, DueOutcome::Fire { scheduled_for: stored, coalesced: 0 });
         assert_eq!(d.next_execution_at, Some(utc("2024-05-01T10:10:00Z")));
     }
 
@@ -133,19 +107,8 @@ mod tests {
     fn late_fire_within_grace_coalesces_older_occurrences() {
         let r = cron("*/5 * * * *", Tz::UTC);
         // Down from 10:05 to 10:27: 10:05, 10:10, 10:15, 10:20 missed, 10:25 is T (2 min old).
-        let d = decide_due(
-            &r,
-            utc("2024-05-01T10:05:00Z"),
-            utc("2024-05-01T10:27:00Z"),
-            grace(),
-        );
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Fire {
-                scheduled_for: utc("2024-05-01T10:25:00Z"),
-                coalesced: 4
-            }
-        );
+        let d = decide_due(&r, utc("2024-05-01T10:05:00Z"), utc("2024-05-01T10:27:00Z"), grace());
+        assert_eq!(d.outcome, DueOutcome::Fire { scheduled_for: utc("2024-05-01T10:25:00Z"), coalesced: 4 });
         assert_eq!(d.next_execution_at, Some(utc("2024-05-01T10:30:00Z")));
     }
 
@@ -156,13 +119,7 @@ mod tests {
         let d = decide_due(&r, t, t + grace(), grace());
         assert!(matches!(d.outcome, DueOutcome::Fire { .. }));
         let d = decide_due(&r, t, t + grace() + Duration::microseconds(1), grace());
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Missed {
-                scheduled_for: t,
-                coalesced: 0
-            }
-        );
+        assert_eq!(d.outcome, DueOutcome::Missed { scheduled_for: t, coalesced: 0 });
         assert_eq!(d.next_execution_at, Some(utc("2024-05-02T09:00:00Z")));
     }
 
@@ -170,19 +127,8 @@ mod tests {
     fn beyond_grace_is_missed_and_counts_earlier_ones() {
         let r = cron("0 9 * * *", Tz::UTC);
         // Down for three days; T = 2024-05-04 09:00 is 3 hours old.
-        let d = decide_due(
-            &r,
-            utc("2024-05-01T09:00:00Z"),
-            utc("2024-05-04T12:00:00Z"),
-            grace(),
-        );
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Missed {
-                scheduled_for: utc("2024-05-04T09:00:00Z"),
-                coalesced: 3
-            }
-        );
+        let d = decide_due(&r, utc("2024-05-01T09:00:00Z"), utc("2024-05-04T12:00:00Z"), grace());
+        assert_eq!(d.outcome, DueOutcome::Missed { scheduled_for: utc("2024-05-04T09:00:00Z"), coalesced: 3 });
         assert_eq!(d.next_execution_at, Some(utc("2024-05-05T09:00:00Z")));
         assert_eq!(d.outcome.coalesced(), 3);
         assert_eq!(d.outcome.scheduled_for(), utc("2024-05-04T09:00:00Z"));
@@ -191,18 +137,10 @@ mod tests {
     #[test]
     fn cron_coalescing_is_capped() {
         let r = cron("* * * * *", Tz::UTC);
-        let d = decide_due(
-            &r,
-            utc("2024-01-01T00:00:00Z"),
-            utc("2024-03-01T00:00:30Z"),
-            grace(),
-        );
+        let d = decide_due(&r, utc("2024-01-01T00:00:00Z"), utc("2024-03-01T00:00:30Z"), grace());
         assert_eq!(
             d.outcome,
-            DueOutcome::Fire {
-                scheduled_for: utc("2024-03-01T00:00:00Z"),
-                coalesced: COALESCE_COUNT_CAP
-            }
+            DueOutcome::Fire { scheduled_for: utc("2024-03-01T00:00:00Z"), coalesced: COALESCE_COUNT_CAP }
         );
     }
 
@@ -213,69 +151,34 @@ mod tests {
         // No occurrence in [stored, now]: stored itself is due.
         let stored = utc("2024-05-01T10:17:00Z");
         let d = decide_due(&r, stored, utc("2024-05-01T10:20:00Z"), grace());
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Fire {
-                scheduled_for: stored,
-                coalesced: 0
-            }
-        );
+        assert_eq!(d.outcome, DueOutcome::Fire { scheduled_for: stored, coalesced: 0 });
         assert_eq!(d.next_execution_at, Some(utc("2024-05-02T09:00:00Z")));
         // An occurrence in [stored, now]: it wins; stored itself is not counted.
-        let d = decide_due(
-            &r,
-            utc("2024-05-01T08:30:00Z"),
-            utc("2024-05-01T09:05:00Z"),
-            grace(),
-        );
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Fire {
-                scheduled_for: utc("2024-05-01T09:00:00Z"),
-                coalesced: 0
-            }
-        );
+        let d = decide_due(&r, utc("2024-05-01T08:30:00Z"), utc("2024-05-01T09:05:00Z"), grace());
+        assert_eq!(d.outcome, DueOutcome::Fire { scheduled_for: utc("2024-05-01T09:00:00Z"), coalesced: 0 });
     }
 
     #[test]
     fn interval_coalescing_is_exact_past_the_cron_cap() {
         let anchor = utc("2024-01-01T00:00:00.5Z");
-        let r = Recurrence::Interval {
-            every_seconds: 1,
-            anchor,
-        };
+        let r = Recurrence::Interval { every_seconds: 1, anchor };
         // Down for 30 days at one fire per second: 2,592,000 occurrences, counted in O(1).
         let stored = anchor + Duration::seconds(1);
         let now = anchor + Duration::days(30) + Duration::milliseconds(200);
         let d = decide_due(&r, stored, now, grace());
         let t = anchor + Duration::days(30);
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Fire {
-                scheduled_for: t,
-                coalesced: 2_591_999
-            }
-        );
+        assert_eq!(d.outcome, DueOutcome::Fire { scheduled_for: t, coalesced: 2_591_999 });
         assert_eq!(d.next_execution_at, Some(t + Duration::seconds(1)));
     }
 
     #[test]
     fn interval_beyond_grace() {
         let anchor = utc("2024-01-01T00:00:00Z");
-        let r = Recurrence::Interval {
-            every_seconds: 3600,
-            anchor,
-        };
+        let r = Recurrence::Interval { every_seconds: 3600, anchor };
         let stored = anchor + Duration::hours(1);
         let now = anchor + Duration::hours(5) + Duration::minutes(20);
         let d = decide_due(&r, stored, now, grace());
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Missed {
-                scheduled_for: anchor + Duration::hours(5),
-                coalesced: 4
-            }
-        );
+        assert_eq!(d.outcome, DueOutcome::Missed { scheduled_for: anchor + Duration::hours(5), coalesced: 4 });
         assert_eq!(d.next_execution_at, Some(anchor + Duration::hours(6)));
     }
 
@@ -284,22 +187,10 @@ mod tests {
         let at = utc("2024-05-01T12:00:00Z");
         let r = Recurrence::OneTime { at };
         let d = decide_due(&r, at, at + Duration::seconds(3), grace());
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Fire {
-                scheduled_for: at,
-                coalesced: 0
-            }
-        );
+        assert_eq!(d.outcome, DueOutcome::Fire { scheduled_for: at, coalesced: 0 });
         assert_eq!(d.next_execution_at, None);
         let d = decide_due(&r, at, at + Duration::hours(2), grace());
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Missed {
-                scheduled_for: at,
-                coalesced: 0
-            }
-        );
+        assert_eq!(d.outcome, DueOutcome::Missed { scheduled_for: at, coalesced: 0 });
         assert_eq!(d.next_execution_at, None);
     }
 
@@ -311,12 +202,6 @@ mod tests {
         let now = utc("2024-10-27T02:40:00Z"); // 03:40 CET
         let d = decide_due(&r, stored, now, grace());
         // 01:30 CEST, 02:30 CEST (00:30Z), 02:30 CET (01:30Z) coalesced; 03:30 CET fires.
-        assert_eq!(
-            d.outcome,
-            DueOutcome::Fire {
-                scheduled_for: utc("2024-10-27T02:30:00Z"),
-                coalesced: 3
-            }
-        );
+        assert_eq!(d.outcome, DueOutcome::Fire { scheduled_for: utc("2024-10-27T02:30:00Z"), coalesced: 3 });
     }
 }

@@ -9,8 +9,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
-use crate::cron::CronSchedule;
 use crate::error::ScheduleError;
+use crate::time::cron::CronSchedule;
 
 /// Parsed expressions keyed by expression text; single-threaded (one per backend).
 #[derive(Debug)]

@@ -19,21 +19,14 @@ use croner::parser::{CronParser, Seconds, Year};
 use croner::{Cron, CronPattern, JobType, Weekday};
 
 use crate::error::ScheduleError;
-use crate::zone::{first_instant_after_gap, floor_to_second};
+use crate::time::zone::{first_instant_after_gap, floor_to_second};
 
 const FIELD_NAMES: [&str; 5] = ["minute", "hour", "day-of-month", "month", "day-of-week"];
 
-const FIELD_ALLOWED: [&str; 5] = [
-    "0-59",
-    "0-23",
-    "1-31, L, nW, LW",
-    "1-12 or JAN-DEC",
-    "0-7 or SUN-SAT (0 and 7 are Sunday), L, nL, n#k",
-];
+const FIELD_ALLOWED: [&str; 5] =
+    ["0-59", "0-23", "1-31, L, nW, LW", "1-12 or JAN-DEC", "0-7 or SUN-SAT (0 and 7 are Sunday), L, nL, n#k"];
 
-const MONTH_NAMES: [&str; 12] = [
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-];
+const MONTH_NAMES: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
 const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 /// A parsed 5-field cron expression.
@@ -54,31 +47,20 @@ impl CronSchedule {
     pub fn parse(expr: &str) -> Result<CronSchedule, ScheduleError> {
         let trimmed = expr.trim();
         if trimmed.is_empty() {
-            return Err(ScheduleError::InvalidCron(
-                "expression is empty".to_string(),
-            ));
+            return Err(ScheduleError::InvalidCron("expression is empty".to_string()));
         }
         let expanded = expand_macro(trimmed)?;
         let fields: Vec<&str> = expanded.split_whitespace().collect();
         if fields.len() != 5 {
-            return Err(ScheduleError::InvalidCron(field_count_message(
-                fields.len(),
-            )));
+            return Err(ScheduleError::InvalidCron(field_count_message(fields.len())));
         }
         for (index, field) in fields.iter().enumerate() {
             check_field_syntax(index, field)?;
         }
-        let cron = parser()
-            .parse(&fields.join(" "))
-            .map_err(|err| explain_croner_error(&fields, &err))?;
+        let cron = parser().parse(&fields.join(" ")).map_err(|err| explain_croner_error(&fields, &err))?;
         let fixed_time = cron.determine_job_type() == JobType::FixedTime;
         let matches_some_day = matches_some_calendar_day(&cron.pattern);
-        Ok(CronSchedule {
-            expression: trimmed.to_string(),
-            cron,
-            fixed_time,
-            matches_some_day,
-        })
+        Ok(CronSchedule { expression: trimmed.to_string(), cron, fixed_time, matches_some_day })
     }
 
     /// The expression as given (trimmed).
@@ -130,10 +112,7 @@ impl CronSchedule {
     /// occurrence is the first instant after the gap (croner's own rule, including its check
     /// that the post-gap date still matches the day fields).
     fn next_across_long_gap(&self, start: &DateTime<Tz>, tz: Tz) -> Option<DateTime<Utc>> {
-        let wall = self.gap_match(
-            self.cron.find_next_occurrence(&start.naive_local(), false),
-            tz,
-        )?;
+        let wall = self.gap_match(self.cron.find_next_occurrence(&start.naive_local(), false), tz)?;
         let gap_end = first_instant_after_gap(tz, wall)?;
         if gap_end <= start.with_timezone(&Utc) {
             return None;
@@ -149,19 +128,14 @@ impl CronSchedule {
 
     /// Backward twin of [`Self::next_across_long_gap`].
     fn previous_across_long_gap(&self, end: &DateTime<Tz>, tz: Tz) -> Option<DateTime<Utc>> {
-        let wall = self.gap_match(
-            self.cron.find_previous_occurrence(&end.naive_local(), true),
-            tz,
-        )?;
+        let wall = self.gap_match(self.cron.find_previous_occurrence(&end.naive_local(), true), tz)?;
         let gap_end = first_instant_after_gap(tz, wall)?;
         let gap_end_local = gap_end.with_timezone(&tz);
         if gap_end <= end.with_timezone(&Utc) && self.date_matches(&gap_end_local.naive_local()) {
             return Some(gap_end);
         }
         // Search on from the last instant before the gap.
-        let before_gap = gap_end
-            .checked_sub_signed(Duration::seconds(1))?
-            .with_timezone(&tz);
+        let before_gap = gap_end.checked_sub_signed(Duration::seconds(1))?.with_timezone(&tz);
         let previous = self.cron.find_previous_occurrence(&before_gap, true).ok()?;
         Some(previous.with_timezone(&Utc))
     }
@@ -177,18 +151,13 @@ impl CronSchedule {
         let weekday = Weekday::from_days_from_sunday(local.weekday().num_days_from_sunday());
         let pattern = &self.cron.pattern;
         pattern.month_match(local.month()).unwrap_or(false)
-            && pattern
-                .day_match(local.year(), local.month(), local.day(), weekday)
-                .unwrap_or(false)
+            && pattern.day_match(local.year(), local.month(), local.day(), weekday).unwrap_or(false)
     }
 }
 
 fn parser() -> CronParser {
     // dom_and_dow stays false: day-of-month and day-of-week are OR'ed (Vixie, croniter).
-    CronParser::builder()
-        .seconds(Seconds::Disallowed)
-        .year(Year::Disallowed)
-        .build()
+    CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build()
 }
 
 /// Replaces a macro by its 5-field form. croner knows most macros but not `@midnight`, and
@@ -214,8 +183,7 @@ fn expand_macro(expr: &str) -> Result<&str, ScheduleError> {
 }
 
 fn field_count_message(count: usize) -> String {
-    let base =
-        format!("expected 5 fields (minute hour day-of-month month day-of-week), got {count}");
+    let base = format!("expected 5 fields (minute hour day-of-month month day-of-week), got {count}");
     match count {
         6 => format!("{base}; a seconds field is not supported"),
         7 => format!("{base}; seconds and year fields are not supported"),
@@ -227,11 +195,7 @@ fn field_count_message(count: usize) -> String {
 /// names anywhere in the expression, so without this `0 0 * MON *` would mean January.
 fn check_field_syntax(index: usize, field: &str) -> Result<(), ScheduleError> {
     let bad = |what: String| field_error(index, field, &what);
-    let body = if index == 4 {
-        field.strip_prefix('+').unwrap_or(field)
-    } else {
-        field
-    };
+    let body = if index == 4 { field.strip_prefix('+').unwrap_or(field) } else { field };
     let mut chars = body.char_indices().peekable();
     while let Some((start, ch)) = chars.next() {
         if ch.is_ascii_alphabetic() {
@@ -249,10 +213,7 @@ fn check_field_syntax(index: usize, field: &str) -> Result<(), ScheduleError> {
                 3 => MONTH_NAMES.contains(&word.as_str()),
                 // `FRIL` is `5L`, the last Friday.
                 4 => {
-                    let day = word
-                        .strip_suffix('L')
-                        .filter(|d| !d.is_empty())
-                        .unwrap_or(&word);
+                    let day = word.strip_suffix('L').filter(|d| !d.is_empty()).unwrap_or(&word);
                     word == "L" || DAY_NAMES.contains(&day)
                 }
                 _ => false,
@@ -297,9 +258,9 @@ fn explain_croner_error(fields: &[&str], err: &CronError) -> ScheduleError {
 
 fn croner_detail(err: &CronError) -> String {
     let raw = match err {
-        CronError::ComponentError(msg)
-        | CronError::InvalidPattern(msg)
-        | CronError::IllegalCharacters(msg) => msg.clone(),
+        CronError::ComponentError(msg) | CronError::InvalidPattern(msg) | CronError::IllegalCharacters(msg) => {
+            msg.clone()
+        }
         other => other.to_string(),
     };
     let raw = raw.trim().trim_end_matches('.');
@@ -328,10 +289,7 @@ fn matches_some_calendar_day(pattern: &CronPattern) -> bool {
             for first_weekday in 0..7u32 {
                 for day in 1..=length {
                     let weekday = Weekday::from_days_from_sunday(first_weekday + day - 1);
-                    if pattern
-                        .day_match(year, month, day, weekday)
-                        .unwrap_or(false)
-                    {
+                    if pattern.day_match(year, month, day, weekday).unwrap_or(false) {
                         return true;
                     }
                 }
@@ -417,10 +375,7 @@ mod tests {
         assert!(err("0 +1 * * *").contains("hour field '+1': illegal character '+'"));
         // Names are case-insensitive in their own fields.
         let s = CronSchedule::parse("0 0 * jan-Mar mon-FRI").unwrap();
-        assert_eq!(
-            s.next_after(utc("2024-12-31T12:00:00Z"), Tz::UTC),
-            Some(utc("2025-01-01T00:00:00Z"))
-        );
+        assert_eq!(s.next_after(utc("2024-12-31T12:00:00Z"), Tz::UTC), Some(utc("2025-01-01T00:00:00Z")));
     }
 
     #[test]
@@ -428,43 +383,20 @@ mod tests {
         for expr in ["30 2 * * *", "0 9 * * MON-FRI", "@daily", "0 0 1 1 *"] {
             assert!(CronSchedule::parse(expr).unwrap().is_fixed_time(), "{expr}");
         }
-        for expr in [
-            "*/5 * * * *",
-            "0 * * * *",
-            "0 9,17 * * *",
-            "0,30 9 * * *",
-            "@hourly",
-        ] {
-            assert!(
-                !CronSchedule::parse(expr).unwrap().is_fixed_time(),
-                "{expr}"
-            );
+        for expr in ["*/5 * * * *", "0 * * * *", "0 9,17 * * *", "0,30 9 * * *", "@hourly"] {
+            assert!(!CronSchedule::parse(expr).unwrap().is_fixed_time(), "{expr}");
         }
     }
 
     #[test]
     fn never_firing_expressions_parse_and_answer_none() {
-        for expr in [
-            "0 0 30 2 *",
-            "0 0 31 4,6,9,11 *",
-            "0 0 31 2 *",
-            "0 0 30 2 +MON",
-        ] {
+        for expr in ["0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 31 2 *", "0 0 30 2 +MON"] {
             let s = CronSchedule::parse(expr).unwrap();
             assert!(!s.can_fire(), "{expr}");
             assert_eq!(s.next_after(utc("2024-01-01T00:00:00Z"), Tz::UTC), None);
-            assert_eq!(
-                s.latest_at_or_before(utc("2024-01-01T00:00:00Z"), Tz::UTC),
-                None
-            );
+            assert_eq!(s.latest_at_or_before(utc("2024-01-01T00:00:00Z"), Tz::UTC), None);
         }
-        for expr in [
-            "0 0 29 2 *",
-            "0 0 L 2 *",
-            "0 0 * 2 MON#5",
-            "0 0 30 2 MON",
-            "0 0 29 2 +MON",
-        ] {
+        for expr in ["0 0 29 2 *", "0 0 L 2 *", "0 0 * 2 MON#5", "0 0 30 2 MON", "0 0 29 2 +MON"] {
             assert!(CronSchedule::parse(expr).unwrap().can_fire(), "{expr}");
         }
     }
@@ -473,22 +405,10 @@ mod tests {
     fn sub_second_after_is_strict() {
         let s = CronSchedule::parse("0 10 * * *").unwrap();
         let at = utc("2024-05-01T10:00:00Z");
-        assert_eq!(
-            s.next_after(at - Duration::microseconds(1), Tz::UTC),
-            Some(at)
-        );
-        assert_eq!(
-            s.next_after(at + Duration::microseconds(1), Tz::UTC),
-            Some(utc("2024-05-02T10:00:00Z"))
-        );
+        assert_eq!(s.next_after(at - Duration::microseconds(1), Tz::UTC), Some(at));
+        assert_eq!(s.next_after(at + Duration::microseconds(1), Tz::UTC), Some(utc("2024-05-02T10:00:00Z")));
         assert_eq!(s.next_after(at, Tz::UTC), Some(utc("2024-05-02T10:00:00Z")));
-        assert_eq!(
-            s.latest_at_or_before(at + Duration::microseconds(999_999), Tz::UTC),
-            Some(at)
-        );
-        assert_eq!(
-            s.latest_at_or_before(at - Duration::microseconds(1), Tz::UTC),
-            Some(utc("2024-04-30T10:00:00Z"))
-        );
+        assert_eq!(s.latest_at_or_before(at + Duration::microseconds(999_999), Tz::UTC), Some(at));
+        assert_eq!(s.latest_at_or_before(at - Duration::microseconds(1), Tz::UTC), Some(utc("2024-04-30T10:00:00Z")));
     }
 }

@@ -6,10 +6,10 @@ use std::rc::Rc;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
-use crate::cache::CronCache;
-use crate::cron::CronSchedule;
 use crate::error::ScheduleError;
-use crate::zone::parse_timezone;
+use crate::time::cache::CronCache;
+use crate::time::cron::CronSchedule;
+use crate::time::zone::parse_timezone;
 
 /// `schedule_type` as stored in the table and accepted in `schedule_config`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,9 +79,9 @@ impl RecurrenceColumns<'_> {
                         "interval_seconds must be 1 or more, got {every}"
                     )));
                 }
-                let anchor = self.anchor_at.ok_or_else(|| {
-                    ScheduleError::InvalidConfig("interval anchor must be a finite timestamp".into())
-                })?;
+                let anchor = self
+                    .anchor_at
+                    .ok_or_else(|| ScheduleError::InvalidConfig("interval anchor must be a finite timestamp".into()))?;
                 Ok(Recurrence::Interval { every_seconds: i64::from(every), anchor })
             }
             ScheduleKind::OneTime => {
@@ -98,10 +98,7 @@ pub enum Recurrence {
     /// A cron expression evaluated in its own time zone.
     Cron { schedule: Rc<CronSchedule>, tz: Tz },
     /// `anchor + k * every_seconds` for k = 1, 2, ... (never the anchor itself).
-    Interval {
-        every_seconds: i64,
-        anchor: DateTime<Utc>,
-    },
+    Interval { every_seconds: i64, anchor: DateTime<Utc> },
     /// A single occurrence.
     OneTime { at: DateTime<Utc> },
 }
@@ -119,10 +116,7 @@ impl Recurrence {
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             Recurrence::Cron { schedule, tz } => schedule.next_after(after, *tz),
-            Recurrence::Interval {
-                every_seconds,
-                anchor,
-            } => {
+            Recurrence::Interval { every_seconds, anchor } => {
                 let grid = Grid::new(*anchor, *every_seconds)?;
                 // Smallest k >= 1 with anchor + k*every > after.
                 let k = grid.floor_index(after)?.checked_add(1)?.max(1);
@@ -136,10 +130,7 @@ impl Recurrence {
     pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             Recurrence::Cron { schedule, tz } => schedule.latest_at_or_before(t, *tz),
-            Recurrence::Interval {
-                every_seconds,
-                anchor,
-            } => {
+            Recurrence::Interval { every_seconds, anchor } => {
                 let grid = Grid::new(*anchor, *every_seconds)?;
                 let k = grid.floor_index(t)?;
                 if k < 1 {
@@ -166,9 +157,7 @@ impl Recurrence {
             Recurrence::Cron { schedule, tz } => {
                 let mut count = 0;
                 // Occurrences are whole seconds: "> from - 1µs" is ">= from".
-                let just_before = from
-                    .checked_sub_signed(Duration::microseconds(1))
-                    .unwrap_or(from);
+                let just_before = from.checked_sub_signed(Duration::microseconds(1)).unwrap_or(from);
                 let mut next = schedule.next_after(just_before, *tz);
                 while let Some(t) = next {
                     if t >= to || count >= cap {
@@ -179,17 +168,12 @@ impl Recurrence {
                 }
                 count
             }
-            Recurrence::Interval {
-                every_seconds,
-                anchor,
-            } => {
+            Recurrence::Interval { every_seconds, anchor } => {
                 let Some(grid) = Grid::new(*anchor, *every_seconds) else {
                     return 0;
                 };
                 match (grid.ceil_index(from), grid.ceil_index(to)) {
-                    (Some(first), Some(past_last)) => {
-                        u64::try_from(past_last.saturating_sub(first)).unwrap_or(0)
-                    }
+                    (Some(first), Some(past_last)) => u64::try_from(past_last.saturating_sub(first)).unwrap_or(0),
                     _ => 0,
                 }
             }
@@ -223,17 +207,13 @@ impl Grid {
     /// The smallest k >= 1 with anchor + k*every >= t.
     fn ceil_index(&self, t: DateTime<Utc>) -> Option<i64> {
         let offset = self.offset_us(t)?;
-        let ceil = offset
-            .checked_neg()?
-            .div_euclid(self.every_us)
-            .checked_neg()?;
+        let ceil = offset.checked_neg()?.div_euclid(self.every_us).checked_neg()?;
         Some(ceil.max(1))
     }
 
     fn at(&self, k: i64) -> Option<DateTime<Utc>> {
         let offset = k.checked_mul(self.every_us)?;
-        self.anchor
-            .checked_add_signed(Duration::microseconds(offset))
+        self.anchor.checked_add_signed(Duration::microseconds(offset))
     }
 }
 
@@ -247,11 +227,7 @@ mod tests {
 
     #[test]
     fn kind_round_trips() {
-        for kind in [
-            ScheduleKind::Cron,
-            ScheduleKind::Interval,
-            ScheduleKind::OneTime,
-        ] {
+        for kind in [ScheduleKind::Cron, ScheduleKind::Interval, ScheduleKind::OneTime] {
             assert_eq!(ScheduleKind::parse(kind.as_str()).unwrap(), kind);
             assert_eq!(kind.to_string(), kind.as_str());
         }
@@ -266,30 +242,18 @@ mod tests {
     #[test]
     fn interval_stays_on_the_anchor_grid() {
         let anchor = utc("2024-03-01T10:00:00.123456Z");
-        let r = Recurrence::Interval {
-            every_seconds: 90,
-            anchor,
-        };
+        let r = Recurrence::Interval { every_seconds: 90, anchor };
         let step = Duration::seconds(90);
         // Before the anchor and at the anchor: the first point is anchor + every.
-        assert_eq!(
-            r.next_after(anchor - Duration::days(3)),
-            Some(anchor + step)
-        );
+        assert_eq!(r.next_after(anchor - Duration::days(3)), Some(anchor + step));
         assert_eq!(r.next_after(anchor), Some(anchor + step));
         // Just before / on / after a grid point.
         let p7 = anchor + step * 7;
         assert_eq!(r.next_after(p7 - Duration::microseconds(1)), Some(p7));
         assert_eq!(r.next_after(p7), Some(anchor + step * 8));
         assert_eq!(r.latest_at_or_before(p7), Some(p7));
-        assert_eq!(
-            r.latest_at_or_before(p7 - Duration::microseconds(1)),
-            Some(anchor + step * 6)
-        );
-        assert_eq!(
-            r.latest_at_or_before(anchor + step - Duration::microseconds(1)),
-            None
-        );
+        assert_eq!(r.latest_at_or_before(p7 - Duration::microseconds(1)), Some(anchor + step * 6));
+        assert_eq!(r.latest_at_or_before(anchor + step - Duration::microseconds(1)), None);
         assert_eq!(r.latest_at_or_before(anchor - Duration::days(1)), None);
         // A late worker (fired 17 s late, many times) never drifts off the grid.
         let mut t = anchor;
@@ -300,25 +264,16 @@ mod tests {
             t = next;
         }
         // Far future: one year of 1-second steps is exact.
-        let r1 = Recurrence::Interval {
-            every_seconds: 1,
-            anchor,
-        };
+        let r1 = Recurrence::Interval { every_seconds: 1, anchor };
         let year = anchor + Duration::days(365) + Duration::microseconds(500);
-        assert_eq!(
-            r1.next_after(year),
-            Some(anchor + Duration::days(365) + Duration::seconds(1))
-        );
+        assert_eq!(r1.next_after(year), Some(anchor + Duration::days(365) + Duration::seconds(1)));
     }
 
     #[test]
     fn interval_rejects_nonsense_without_panicking() {
         let anchor = utc("2024-03-01T10:00:00Z");
         for every in [0, -5, i64::MAX] {
-            let r = Recurrence::Interval {
-                every_seconds: every,
-                anchor,
-            };
+            let r = Recurrence::Interval { every_seconds: every, anchor };
             assert_eq!(r.next_after(anchor), None);
             assert_eq!(r.latest_at_or_before(anchor + Duration::days(1)), None);
             assert_eq!(r.occurrences_in(anchor, anchor + Duration::days(1), 10), 0);
@@ -328,10 +283,7 @@ mod tests {
     #[test]
     fn interval_counts_in_constant_time() {
         let anchor = utc("2024-01-01T00:00:00Z");
-        let r = Recurrence::Interval {
-            every_seconds: 60,
-            anchor,
-        };
+        let r = Recurrence::Interval { every_seconds: 60, anchor };
         let from = anchor + Duration::minutes(1); // occurrence k=1
                                                   // [k=1, k=1_000_001): one million, exact, not capped.
         let to = anchor + Duration::minutes(1_000_001);
@@ -358,20 +310,10 @@ mod tests {
     #[test]
     fn cron_counts_with_a_cap() {
         let schedule = Rc::new(CronSchedule::parse("*/15 * * * *").unwrap());
-        let r = Recurrence::Cron {
-            schedule,
-            tz: Tz::UTC,
-        };
+        let r = Recurrence::Cron { schedule, tz: Tz::UTC };
         let from = utc("2024-01-01T00:00:00Z");
         assert_eq!(r.occurrences_in(from, utc("2024-01-01T01:00:00Z"), 100), 4);
-        assert_eq!(
-            r.occurrences_in(
-                from + Duration::microseconds(1),
-                utc("2024-01-01T01:00:00Z"),
-                100
-            ),
-            3
-        );
+        assert_eq!(r.occurrences_in(from + Duration::microseconds(1), utc("2024-01-01T01:00:00Z"), 100), 3);
         assert_eq!(r.occurrences_in(from, utc("2024-01-02T00:00:00Z"), 10), 10);
         assert_eq!(r.occurrences_in(from, from, 10), 0);
     }

@@ -20,10 +20,7 @@ pub fn parse_timezone(name: &str) -> Result<Tz, ScheduleError> {
     // Why a scan: chrono-tz only offers case-insensitive lookup behind a cargo feature that
     // pulls in another crate; ~600 string compares on an error-ish path is cheap enough.
     if !name.is_empty() {
-        if let Some(tz) = TZ_VARIANTS
-            .iter()
-            .find(|tz| tz.name().eq_ignore_ascii_case(name))
-        {
+        if let Some(tz) = TZ_VARIANTS.iter().find(|tz| tz.name().eq_ignore_ascii_case(name)) {
             return Ok(*tz);
         }
     }
@@ -88,10 +85,7 @@ mod tests {
     use chrono::NaiveDate;
 
     fn naive(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, mo, d)
-            .unwrap()
-            .and_hms_opt(h, mi, 0)
-            .unwrap()
+        NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_opt(h, mi, 0).unwrap()
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -104,10 +98,7 @@ mod tests {
         assert_eq!(parse_timezone("UTC").unwrap(), Tz::UTC);
         let tz = parse_timezone("america/new_york").unwrap();
         assert_eq!(tz.name(), "America/New_York");
-        assert_eq!(
-            parse_timezone("EUROPE/DUBLIN").unwrap().name(),
-            "Europe/Dublin"
-        );
+        assert_eq!(parse_timezone("EUROPE/DUBLIN").unwrap().name(), "Europe/Dublin");
     }
 
     #[test]
@@ -118,35 +109,20 @@ mod tests {
                 other => panic!("{bad:?}: {other:?}"),
             }
         }
-        assert!(parse_timezone("Nowhere/Land")
-            .unwrap_err()
-            .to_string()
-            .starts_with("Invalid timezone: Nowhere/Land"));
+        assert!(parse_timezone("Nowhere/Land").unwrap_err().to_string().starts_with("Invalid timezone: Nowhere/Land"));
     }
 
     #[test]
     fn local_times_resolve_by_the_shared_rule() {
         let ny = Tz::America__New_York;
         // Plain time.
-        assert_eq!(
-            resolve_local(ny, naive(2024, 7, 1, 9, 0)),
-            Some(utc("2024-07-01T13:00:00Z"))
-        );
+        assert_eq!(resolve_local(ny, naive(2024, 7, 1, 9, 0)), Some(utc("2024-07-01T13:00:00Z")));
         // Gap: 2024-03-10 02:00 EST -> 03:00 EDT; 02:30 means 03:00 EDT.
-        assert_eq!(
-            resolve_local(ny, naive(2024, 3, 10, 2, 30)),
-            Some(utc("2024-03-10T07:00:00Z"))
-        );
+        assert_eq!(resolve_local(ny, naive(2024, 3, 10, 2, 30)), Some(utc("2024-03-10T07:00:00Z")));
         // Overlap: 2024-11-03 01:30 happens at 05:30Z (EDT) and 06:30Z (EST); first pass.
-        assert_eq!(
-            resolve_local(ny, naive(2024, 11, 3, 1, 30)),
-            Some(utc("2024-11-03T05:30:00Z"))
-        );
+        assert_eq!(resolve_local(ny, naive(2024, 11, 3, 1, 30)), Some(utc("2024-11-03T05:30:00Z")));
         // Skipped day: Pacific/Apia jumped from 2011-12-29 24:00 (-10) to 2011-12-31 00:00 (+14).
-        assert_eq!(
-            resolve_local(Tz::Pacific__Apia, naive(2011, 12, 30, 12, 0)),
-            Some(utc("2011-12-30T10:00:00Z"))
-        );
+        assert_eq!(resolve_local(Tz::Pacific__Apia, naive(2011, 12, 30, 12, 0)), Some(utc("2011-12-30T10:00:00Z")));
         // Lord Howe 30-minute gap: 2024-10-06 02:00 -> 02:30 (+11).
         assert_eq!(
             resolve_local(Tz::Australia__Lord_Howe, naive(2024, 10, 6, 2, 10)),
@@ -158,9 +134,6 @@ mod tests {
     fn floor_drops_sub_seconds_only() {
         let t = utc("2024-01-01T00:00:05.999999Z");
         assert_eq!(floor_to_second(t), utc("2024-01-01T00:00:05Z"));
-        assert_eq!(
-            floor_to_second(utc("2024-01-01T00:00:05Z")),
-            utc("2024-01-01T00:00:05Z")
-        );
+        assert_eq!(floor_to_second(utc("2024-01-01T00:00:05Z")), utc("2024-01-01T00:00:05Z"));
     }
 }

@@ -30,18 +30,11 @@ pub fn assert_next(expr: &str, zone: &str, start: &str, expected: &[&str]) {
             }
         }
     }
-    let want: Vec<String> = expected
-        .iter()
-        .map(|e| utc(e).with_timezone(&tz).to_rfc3339())
-        .collect();
+    let want: Vec<String> = expected.iter().map(|e| utc(e).with_timezone(&tz).to_rfc3339()).collect();
     assert_eq!(got, want, "`{expr}` in {zone} after {start}");
     for e in expected {
         let t = utc(e);
-        assert_eq!(
-            schedule.latest_at_or_before(t, tz),
-            Some(t),
-            "`{expr}` latest_at_or_before({e})"
-        );
+        assert_eq!(schedule.latest_at_or_before(t, tz), Some(t), "`{expr}` latest_at_or_before({e})");
     }
 }
 

@@ -1,0 +1,7 @@
+//! When a schedule fires: cron parsing and next-time search, time zones and DST, the three
+//! schedule kinds' occurrence arithmetic, and the cache of parsed expressions.
+
+pub mod cache;
+pub mod cron;
+pub mod recurrence;
+pub mod zone;

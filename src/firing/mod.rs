@@ -1,0 +1,4 @@
+//! Firing: one due pass, shared by the worker and `schedule_check_due()`. The rules come from
+//! `scheduler_core::firing`; this layer reads the claimed rows and writes the results.
+
+pub mod due_pass;

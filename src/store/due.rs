@@ -1,0 +1,212 @@
+//! The due pass's statements: claim a batch, insert its executions, advance its schedules.
+//! Each is one set-based statement over column buffers, whatever the batch size.
+
+use std::collections::HashSet;
+use std::mem::take;
+
+use chrono::{DateTime, Utc};
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use pgrx::{JsonB, Uuid};
+use serde_json::{Map, Value};
+
+use scheduler_core::RecurrenceColumns;
+
+use crate::pg::spi::spi_failed;
+use crate::pg::time_conv::{from_utc, to_utc};
+use crate::store::schedules::required;
+
+/// A claimed due schedule, as the pass reads it.
+pub struct ClaimedRow {
+    pub id: i64,
+    pub schedule_id: Uuid,
+    pub workflow_id: Uuid,
+    pub schedule_type: String,
+    pub cron_expression: Option<String>,
+    pub interval_seconds: Option<i32>,
+    pub scheduled_time: Option<DateTime<Utc>>,
+    pub timezone: String,
+    pub anchor_at: Option<DateTime<Utc>>,
+    pub next_execution_at: DateTime<Utc>,
+    pub max_executions: Option<i32>,
+    pub execution_count: i32,
+    pub context_data: Map<String, Value>,
+    pub community_id: Option<i64>,
+}
+
+impl ClaimedRow {
+    pub fn recurrence_columns(&self) -> RecurrenceColumns<'_> {
+        RecurrenceColumns {
+            schedule_type: &self.schedule_type,
+            cron_expression: self.cron_expression.as_deref(),
+            interval_seconds: self.interval_seconds,
+            scheduled_time: self.scheduled_time,
+            timezone: &self.timezone,
+            anchor_at: self.anchor_at,
+        }
+    }
+}
+
+/// Claims at most `limit` schedules due at `now`, oldest first, skipping rows another session
+/// holds. `owners`: only schedules of these roles (`None`: all).
+pub fn claim_due_rows(now: DateTime<Utc>, limit: i64, owners: Option<Vec<String>>) -> Vec<ClaimedRow> {
+    // connect_mut: a read-only SPI connection refuses FOR UPDATE.
+    Spi::connect_mut(|client| {
+        let table = client.update(
+            "SELECT id, schedule_id, workflow_id, schedule_type, cron_expression, interval_seconds,
+                    scheduled_time, timezone, anchor_at, next_execution_at, max_executions,
+                    execution_count, context_data, community_id
+               FROM workflow_scheduler.workflow_schedules
+              WHERE is_active AND next_execution_at OPERATOR(pg_catalog.<=) $1
+                AND ($3::pg_catalog.text[] IS NULL OR owner_role::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3))
+              ORDER BY next_execution_at
+              LIMIT $2
+                FOR UPDATE SKIP LOCKED",
+            None,
+            &[from_utc(now).into(), limit.into(), owners.into()],
+        )?;
+        let mut rows = Vec::with_capacity(table.len());
+        for row in table {
+            let context_data = match row.get::<JsonB>(13)? {
+                Some(JsonB(Value::Object(map))) => map,
+                _ => Map::new(),
+            };
+            rows.push(ClaimedRow {
+                id: required(row.get(1)?),
+                schedule_id: required(row.get(2)?),
+                workflow_id: required(row.get(3)?),
+                schedule_type: required(row.get(4)?),
+                cron_expression: row.get(5)?,
+                interval_seconds: row.get(6)?,
+                scheduled_time: row.get::<TimestampWithTimeZone>(7)?.and_then(to_utc),
+                timezone: required(row.get(8)?),
+                anchor_at: row.get::<TimestampWithTimeZone>(9)?.and_then(to_utc),
+                next_execution_at: required(row.get::<TimestampWithTimeZone>(10)?.and_then(to_utc)),
+                max_executions: row.get(11)?,
+                execution_count: required(row.get(12)?),
+                context_data,
+                community_id: row.get(14)?,
+            });
+        }
+        Ok::<_, pgrx::spi::Error>(rows)
+    })
+    .unwrap_or_else(|err| spi_failed(err))
+}
+
+/// Execution rows of one batch, column-wise.
+#[derive(Default)]
+pub struct ExecutionRows {
+    pub execution_id: Vec<Uuid>,
+    pub schedule_id: Vec<Uuid>,
+    pub workflow_id: Vec<Uuid>,
+    pub scheduled_for: Vec<TimestampWithTimeZone>,
+    pub status: Vec<&'static str>,
+    pub coalesced: Vec<i32>,
+    pub trigger_data: Vec<JsonB>,
+}
+
+/// Inserts the execution rows and returns the ids that went in. The unique
+/// (schedule_id, scheduled_for) constraint drops an occurrence that was already recorded.
+pub fn insert_executions(rows: &mut ExecutionRows, triggered_at: DateTime<Utc>) -> HashSet<[u8; 16]> {
+    if rows.execution_id.is_empty() {
+        return HashSet::new();
+    }
+    Spi::connect_mut(|client| {
+        let table = client.update(
+            "INSERT INTO workflow_scheduler.workflow_schedule_executions
+                 (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status,
+                  coalesced, trigger_data)
+             SELECT e.execution_id, e.schedule_id, e.workflow_id, e.scheduled_for, $8, e.status,
+                    e.coalesced, e.trigger_data
+               FROM ROWS FROM (
+                   pg_catalog.unnest($1::uuid[]),
+                   pg_catalog.unnest($2::uuid[]),
+                   pg_catalog.unnest($3::uuid[]),
+                   pg_catalog.unnest($4::timestamptz[]),
+                   pg_catalog.unnest($5::text[]),
+                   pg_catalog.unnest($6::int[]),
+                   pg_catalog.unnest($7::jsonb[])
+               ) WITH ORDINALITY
+                    AS e(execution_id, schedule_id, workflow_id, scheduled_for, status, coalesced,
+                         trigger_data, ord)
+              ORDER BY e.ord
+             ON CONFLICT (schedule_id, scheduled_for) DO NOTHING
+             RETURNING execution_id",
+            None,
+            &[
+                take(&mut rows.execution_id).into(),
+                take(&mut rows.schedule_id).into(),
+                take(&mut rows.workflow_id).into(),
+                take(&mut rows.scheduled_for).into(),
+                take(&mut rows.status).into(),
+                take(&mut rows.coalesced).into(),
+                take(&mut rows.trigger_data).into(),
+                from_utc(triggered_at).into(),
+            ],
+        )?;
+        let mut inserted = HashSet::with_capacity(table.len());
+        for row in table {
+            if let Some(id) = row.get::<Uuid>(1)? {
+                inserted.insert(*id.as_bytes());
+            }
+        }
+        Ok::<_, pgrx::spi::Error>(inserted)
+    })
+    .unwrap_or_else(|err| spi_failed(err))
+}
+
+/// New state of each claimed schedule, column-wise.
+#[derive(Default)]
+pub struct ScheduleAdvances {
+    pub id: Vec<i64>,
+    /// NULL deactivates.
+    pub next_execution_at: Vec<Option<TimestampWithTimeZone>>,
+    pub fired: Vec<bool>,
+    pub execution_id: Vec<Option<Uuid>>,
+}
+
+/// Advances every claimed schedule in one statement.
+pub fn advance_schedules(rows: &mut ScheduleAdvances, updated_at: DateTime<Utc>) {
+    if rows.id.is_empty() {
+        return;
+    }
+    Spi::run_with_args(
+        "UPDATE workflow_scheduler.workflow_schedules AS s
+            SET next_execution_at = u.next_execution_at,
+                is_active = u.next_execution_at IS NOT NULL,
+                execution_count = s.execution_count OPERATOR(pg_catalog.+) CASE WHEN u.fired THEN 1 ELSE 0 END,
+                last_execution_at = CASE WHEN u.fired THEN $5 ELSE s.last_execution_at END,
+                last_execution_id = CASE WHEN u.fired THEN u.execution_id ELSE s.last_execution_id END,
+                updated_at = $5
+           FROM ROWS FROM (
+               pg_catalog.unnest($1::bigint[]),
+               pg_catalog.unnest($2::timestamptz[]),
+               pg_catalog.unnest($3::boolean[]),
+               pg_catalog.unnest($4::uuid[])
+           )
+                AS u(id, next_execution_at, fired, execution_id)
+          WHERE s.id OPERATOR(pg_catalog.=) u.id",
+        &[
+            take(&mut rows.id).into(),
+            take(&mut rows.next_execution_at).into(),
+            take(&mut rows.fired).into(),
+            take(&mut rows.execution_id).into(),
+            from_utc(updated_at).into(),
+        ],
+    )
+    .unwrap_or_else(|err| spi_failed(err));
+}
+
+/// Queues one NOTIFY per payload, in order; Postgres sends them at commit.
+pub fn notify(channel: &str, payloads: Vec<String>) {
+    if payloads.is_empty() {
+        return;
+    }
+    Spi::run_with_args(
+        "SELECT pg_catalog.pg_notify($1, p.payload)
+           FROM pg_catalog.unnest($2::text[]) WITH ORDINALITY AS p(payload, ord)
+          ORDER BY p.ord",
+        &[channel.into(), payloads.into()],
+    )
+    .unwrap_or_else(|err| spi_failed(err));
+}

@@ -1,0 +1,180 @@
+//! The security model against the running worker: application roles that log in with exactly
+//! the two documented grants, what a listener without grants learns, and objects planted in
+//! `public` by a non-superuser while the worker fires.
+
+use std::time::Duration;
+
+use postgres::{Client, NoTls};
+
+use crate::*;
+
+/// Login roles with exactly the documented grants (idempotent: the cluster outlives a test).
+fn app_role(name: &str) -> Client {
+    let mut admin = connect();
+    admin
+        .batch_execute(&format!(
+            "DO $$ BEGIN
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN CREATE ROLE {name} LOGIN; END IF;
+             END $$;
+             GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA workflow_scheduler TO {name};
+             GRANT SELECT ON ALL TABLES IN SCHEMA workflow_scheduler TO {name};"
+        ))
+        .unwrap();
+    config(&database(), name).connect(NoTls).expect("log in as the application role")
+}
+
+fn one_time_in(client: &mut Client, workflow: &str, seconds: f64, context: &str) -> String {
+    let at = in_seconds(client, seconds);
+    add(client, workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), context)
+        ["schedule_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn application_roles_with_the_two_grants_fire_through_the_worker_and_stay_apart() {
+    let mut app_a = app_role("ws_e2e_app_a");
+    let mut app_b = app_role("ws_e2e_app_b");
+    let mut listener = listen(CHANNEL);
+    let workflow = new_workflow(&mut app_a);
+    let id = one_time_in(&mut app_a, &workflow, 1.0, r#"{"api_key": "secret of a"}"#);
+
+    let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(8));
+    assert_eq!(fires.len(), 1, "the worker fired the application role's schedule");
+    let status: String = app_a
+        .query_one(
+            "SELECT status FROM workflow_scheduler.workflow_schedule_executions WHERE schedule_id = $1::text::uuid",
+            &[&id],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "triggered", "its owner reads the execution row");
+
+    let err = app_b.query("SELECT workflow_scheduler.schedule_get($1::text::uuid)", &[&id]).unwrap_err();
+    assert_eq!(sqlstate(&err), "P0002");
+    assert_eq!(err.as_db_error().unwrap().message(), format!("Schedule not found: {id}"));
+    for table in ["workflow_schedules", "workflow_schedule_executions", "audit_log"] {
+        let visible: i64 = app_b
+            .query_one(
+                &format!("SELECT count(*) FROM workflow_scheduler.{table} WHERE schedule_id = $1::text::uuid"),
+                &[&id],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(visible, 0, "another role sees nothing of it in {table}");
+    }
+    // The 0.1.0 attack: pre-inserting an execution so that a real occurrence is never notified.
+    let forged = app_b.execute(
+        "INSERT INTO workflow_scheduler.workflow_schedule_executions
+             (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status, trigger_data)
+         VALUES (gen_random_uuid(), $1::text::uuid, gen_random_uuid(), now(), now(), 'triggered', '{}')",
+        &[&id],
+    );
+    assert_eq!(sqlstate(&forged.unwrap_err()), "42501");
+}
+
+#[test]
+fn with_ids_payload_a_listener_without_grants_learns_only_ids() {
+    let _ids = ServerSetting::set("workflow_scheduler.notify_payload", "ids");
+    let mut admin = connect();
+    admin
+        .batch_execute(
+            "DO $$ BEGIN
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ws_e2e_nobody') THEN CREATE ROLE ws_e2e_nobody LOGIN; END IF;
+             END $$;",
+        )
+        .unwrap();
+    let mut eavesdropper = config(&database(), "ws_e2e_nobody").connect(NoTls).unwrap();
+    eavesdropper.batch_execute("LISTEN workflow_scheduler").unwrap();
+    let workflow = new_workflow(&mut admin);
+    let id = one_time_in(&mut admin, &workflow, 1.0, r#"{"api_key": "secret"}"#);
+
+    let fires = collect(&mut eavesdropper, &workflow, 1, Duration::from_secs(8));
+    assert_eq!(fires.len(), 1);
+    let mut keys: Vec<&str> = fires[0].as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["execution_id", "schedule_id", "scheduled_for", "workflow_id"]);
+    assert_eq!(fires[0]["schedule_id"], id.as_str());
+    let full: String = admin
+        .query_one(
+            "SELECT trigger_data->>'api_key' FROM workflow_scheduler.workflow_schedule_executions
+              WHERE execution_id = $1::text::uuid",
+            &[&fires[0]["execution_id"].as_str().unwrap()],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(full, "secret", "the engine confirms the fire against the execution row");
+}
+
+/// Objects a non-superuser planted in `public`, removed when the test ends however it ends:
+/// they would capture this suite's own unqualified calls.
+struct PlantedObjects;
+
+impl Drop for PlantedObjects {
+    fn drop(&mut self) {
+        connect()
+            .batch_execute(
+                "DROP OWNED BY ws_e2e_mallory CASCADE;
+                 REVOKE CREATE ON SCHEMA public FROM ws_e2e_mallory;",
+            )
+            .unwrap();
+    }
+}
+
+#[test]
+fn objects_planted_in_public_never_run_in_the_worker() {
+    let mut admin = connect();
+    admin
+        .batch_execute(
+            "DO $$ BEGIN
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ws_e2e_mallory') THEN CREATE ROLE ws_e2e_mallory LOGIN; END IF;
+             END $$;
+             GRANT CREATE ON SCHEMA public TO ws_e2e_mallory;",
+        )
+        .unwrap();
+    let _cleanup = PlantedObjects;
+    let mut mallory = config(&database(), "ws_e2e_mallory").connect(NoTls).unwrap();
+    // Exact-type overloads win over pg_catalog's polymorphic ones wherever `public` is on the
+    // search_path; each records that it ran, with the rights it ran with.
+    mallory
+        .batch_execute(
+            "CREATE TABLE public.ws_hijacked (what text, by_superuser boolean);
+             GRANT INSERT ON public.ws_hijacked TO PUBLIC;
+             CREATE FUNCTION public.ws_hijack(what text) RETURNS void LANGUAGE sql
+                 AS $$ INSERT INTO public.ws_hijacked SELECT what, rolsuper FROM pg_roles WHERE rolname = current_user $$;
+             CREATE FUNCTION public.unnest(uuid[]) RETURNS SETOF uuid LANGUAGE sql
+                 AS $$ SELECT public.ws_hijack('unnest(uuid[])'); SELECT NULL::uuid WHERE false $$;
+             CREATE FUNCTION public.unnest(text[]) RETURNS SETOF text LANGUAGE sql
+                 AS $$ SELECT public.ws_hijack('unnest(text[])'); SELECT NULL::text WHERE false $$;
+             CREATE FUNCTION public.unnest(bigint[], timestamptz[], boolean[], uuid[])
+                 RETURNS TABLE (a bigint, b timestamptz, c boolean, d uuid) LANGUAGE sql
+                 AS $$ SELECT public.ws_hijack('unnest(4 arrays)'); SELECT NULL::bigint, NULL::timestamptz, NULL::boolean, NULL::uuid WHERE false $$;
+             CREATE FUNCTION public.ws_uuid_eq(uuid, uuid) RETURNS boolean LANGUAGE sql
+                 AS $$ SELECT public.ws_hijack('=(uuid,uuid)'); SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
+             CREATE OPERATOR public.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = public.ws_uuid_eq);
+             CREATE FUNCTION public.jsonb_build_object(VARIADIC text[]) RETURNS jsonb LANGUAGE sql
+                 AS $$ SELECT public.ws_hijack('jsonb_build_object'); SELECT '{}'::jsonb $$;",
+        )
+        .unwrap();
+    let mut listener = listen(CHANNEL);
+    let mut app = config(&database(), "postgres").connect(NoTls).unwrap();
+    app.batch_execute("SET search_path = public, workflow_scheduler").unwrap();
+    let workflow = new_workflow(&mut app);
+    let at = in_seconds(&mut app, 1.0);
+    let added: String = app
+        .query_one(
+            "SELECT schedule_add($1::text::uuid, format('{\"schedule_type\": \"one_time\", \"scheduled_time\": \"%s\"}', $2::text)::jsonb, 1, 1)::text",
+            &[&workflow, &at],
+        )
+        .unwrap()
+        .get(0);
+    assert!(added.contains(&workflow));
+    let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(8));
+    assert_eq!(fires.len(), 1, "the worker fired as usual");
+    let ran: Option<String> = admin
+        .query_one("SELECT string_agg(what || ' superuser=' || by_superuser, ', ') FROM public.ws_hijacked", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(ran, None, "planted objects ran: {ran:?}");
+}
