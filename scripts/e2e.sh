@@ -39,8 +39,16 @@ worker_pid() {
   as_pg "$psql_bin" -X -At -h "$dir" -p "$port" -U postgres -d postgres \
     -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'workflow_scheduler'"
 }
+# The worker's database: until it exists the worker cannot start (it retries every 5 s).
+createdb_bin=/usr/lib/postgresql/15/bin/createdb
+as_pg "$createdb_bin" -h "$dir" -p "$port" -U postgres ws_e2e
+pid_before=""
+for _ in $(seq 1 60); do
+  pid_before=$(worker_pid)
+  [ -n "$pid_before" ] && break
+  sleep 0.5
+done
 inode_before=$(stat -c %i "$library")
-pid_before=$(worker_pid)
 bash scripts/install.sh >/dev/null
 inode_after=$(stat -c %i "$library")
 pid_after=$(worker_pid)
@@ -52,7 +60,5 @@ fi
 echo "library replaced (inode $inode_before -> $inode_after), worker $pid_after still running"
 
 echo "== end-to-end tests (tests/)"
-createdb_bin=/usr/lib/postgresql/15/bin/createdb
-as_pg "$createdb_bin" -h "$dir" -p "$port" -U postgres ws_e2e
 WS_E2E_HOST="$dir" WS_E2E_PORT="$port" WS_E2E_DB=ws_e2e \
   cargo test --release --test e2e -- --test-threads=1

@@ -14,3 +14,9 @@ pub fn optional_row<T>(result: Result<Option<T>, pgrx::spi::Error>) -> Option<T>
         Err(err) => spi_failed(err),
     }
 }
+
+/// A NOT NULL column read as NULL means a corrupt row or a broken installation: say so rather
+/// than invent a value.
+pub fn required<T>(value: Option<T>) -> T {
+    value.unwrap_or_else(|| pgrx::error!("workflow_scheduler: a NOT NULL column read as NULL"))
+}

@@ -12,9 +12,8 @@ use serde_json::{Map, Value};
 
 use scheduler_core::RecurrenceColumns;
 
-use crate::pg::spi::spi_failed;
+use crate::pg::spi::{required, spi_failed};
 use crate::pg::time_conv::{from_utc, to_utc};
-use crate::store::schedules::required;
 
 /// A claimed due schedule, as the pass reads it.
 pub struct ClaimedRow {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use scheduler_core::ScheduleConfig;
 
-use crate::pg::spi::spi_failed;
+use crate::pg::spi::{required, spi_failed};
 use crate::pg::time_conv::{from_utc, to_utc};
 
 pub struct NewSchedule<'a> {
@@ -110,11 +110,6 @@ pub fn lock_schedule(schedule_id: Uuid) -> Option<LockedSchedule> {
         }))
     })
     .unwrap_or_else(|err| spi_failed(err))
-}
-
-/// A NOT NULL column read as NULL means a corrupt row or a broken installation.
-pub fn required<T>(value: Option<T>) -> T {
-    value.unwrap_or_else(|| pgrx::error!("workflow_scheduler: a NOT NULL column read as NULL"))
 }
 
 pub fn update_schedule(change: &ScheduleChange) -> JsonB {

@@ -3,9 +3,12 @@
 //! tests in `tests/`.
 //!
 //! - `api`: every function, every error (SQLSTATE, message, nothing written), conformance;
+//! - `firing`: the due pass through `schedule_check_due()`: fire, miss, coalesce, limit, broken
+//!   row, with their execution and audit rows;
 //! - `security`: application roles with exactly the documented grants, isolation between
 //!   them, and objects planted in `public` that must never run.
 
 mod api;
+mod firing;
 mod security;
 mod support;

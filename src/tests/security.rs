@@ -166,44 +166,26 @@ mod tests {
     }
 
     /// A non-superuser who can create objects in `public` (on PG 15 the database owner can)
-    /// plants exact-type overloads of what the extension calls. Every call below runs with
-    /// `public` first in the caller's search_path; none of the planted objects may run.
+    /// plants overloads of what the extension calls (tests/data/planted_objects.sql). Every call
+    /// below runs with `public` before `pg_catalog` in the caller's search_path; none of the
+    /// planted objects may run.
     #[pg_test]
     fn objects_planted_in_public_never_run() {
         create_app_roles();
         Spi::run(
             "CREATE ROLE ws_mallory NOLOGIN;
              GRANT CREATE ON SCHEMA public TO ws_mallory;
-             SET LOCAL ROLE ws_mallory;
-             CREATE TABLE public.ws_hijacked (what text);
-             GRANT INSERT ON public.ws_hijacked TO PUBLIC;
-             CREATE FUNCTION public.ws_hijack(what text) RETURNS void LANGUAGE sql
-                 AS $$ INSERT INTO public.ws_hijacked VALUES (what) $$;
-             CREATE FUNCTION public.unnest(uuid[]) RETURNS SETOF uuid LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('unnest(uuid[])'); SELECT NULL::uuid WHERE false $$;
-             CREATE FUNCTION public.unnest(text[]) RETURNS SETOF text LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('unnest(text[])'); SELECT NULL::text WHERE false $$;
-             CREATE FUNCTION public.unnest(bigint[], timestamptz[], boolean[], uuid[])
-                 RETURNS TABLE (a bigint, b timestamptz, c boolean, d uuid) LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('unnest(4 arrays)'); SELECT NULL::bigint, NULL::timestamptz, NULL::boolean, NULL::uuid WHERE false $$;
-             CREATE FUNCTION public.array_agg(text) RETURNS text[] LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('array_agg(text)'); SELECT ARRAY[]::text[] $$;
-             CREATE FUNCTION public.pg_has_role(oid, oid, text) RETURNS boolean LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('pg_has_role'); SELECT true $$;
-             CREATE FUNCTION public.ws_uuid_eq(uuid, uuid) RETURNS boolean LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('=(uuid,uuid)'); SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
-             CREATE OPERATOR public.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = public.ws_uuid_eq);
-             CREATE FUNCTION public.jsonb_build_object(VARIADIC text[]) RETURNS jsonb LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('jsonb_build_object'); SELECT '{}'::jsonb $$;
-             RESET ROLE;",
+             SET LOCAL ROLE ws_mallory;",
         )
         .unwrap();
+        Spi::run(include_str!("../../tests/data/planted_objects.sql")).unwrap();
+        act_as(None);
         act_as(Some("ws_app_a"));
-        Spi::run("SET LOCAL search_path = public, workflow_scheduler").unwrap();
+        Spi::run("SET LOCAL search_path = public, pg_catalog, workflow_scheduler").unwrap();
         let id = add(EVERY_MINUTE)["schedule_id"].as_str().unwrap().to_string();
         Spi::run_with_args("SELECT schedule_get($1::uuid)", &[id.as_str().into()]).unwrap();
         make_due("ws_app_a");
-        Spi::run("SET LOCAL search_path = public, workflow_scheduler").unwrap();
+        Spi::run("SET LOCAL search_path = public, pg_catalog, workflow_scheduler").unwrap();
         assert_eq!(check_due(), vec![id.clone()]);
         Spi::run_with_args(
             "SELECT schedule_update($1::uuid, '{\"schedule_type\": \"interval\", \"interval_seconds\": 60}', 1)",

@@ -135,31 +135,10 @@ fn objects_planted_in_public_never_run_in_the_worker() {
         .unwrap();
     let _cleanup = PlantedObjects;
     let mut mallory = config(&database(), "ws_e2e_mallory").connect(NoTls).unwrap();
-    // Exact-type overloads win over pg_catalog's polymorphic ones wherever `public` is on the
-    // search_path; each records that it ran, with the rights it ran with.
-    mallory
-        .batch_execute(
-            "CREATE TABLE public.ws_hijacked (what text, by_superuser boolean);
-             GRANT INSERT ON public.ws_hijacked TO PUBLIC;
-             CREATE FUNCTION public.ws_hijack(what text) RETURNS void LANGUAGE sql
-                 AS $$ INSERT INTO public.ws_hijacked SELECT what, rolsuper FROM pg_roles WHERE rolname = current_user $$;
-             CREATE FUNCTION public.unnest(uuid[]) RETURNS SETOF uuid LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('unnest(uuid[])'); SELECT NULL::uuid WHERE false $$;
-             CREATE FUNCTION public.unnest(text[]) RETURNS SETOF text LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('unnest(text[])'); SELECT NULL::text WHERE false $$;
-             CREATE FUNCTION public.unnest(bigint[], timestamptz[], boolean[], uuid[])
-                 RETURNS TABLE (a bigint, b timestamptz, c boolean, d uuid) LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('unnest(4 arrays)'); SELECT NULL::bigint, NULL::timestamptz, NULL::boolean, NULL::uuid WHERE false $$;
-             CREATE FUNCTION public.ws_uuid_eq(uuid, uuid) RETURNS boolean LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('=(uuid,uuid)'); SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
-             CREATE OPERATOR public.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = public.ws_uuid_eq);
-             CREATE FUNCTION public.jsonb_build_object(VARIADIC text[]) RETURNS jsonb LANGUAGE sql
-                 AS $$ SELECT public.ws_hijack('jsonb_build_object'); SELECT '{}'::jsonb $$;",
-        )
-        .unwrap();
+    mallory.batch_execute(include_str!("../data/planted_objects.sql")).unwrap();
     let mut listener = listen(CHANNEL);
     let mut app = config(&database(), "postgres").connect(NoTls).unwrap();
-    app.batch_execute("SET search_path = public, workflow_scheduler").unwrap();
+    app.batch_execute("SET search_path = public, pg_catalog, workflow_scheduler").unwrap();
     let workflow = new_workflow(&mut app);
     let at = in_seconds(&mut app, 1.0);
     let added: String = app
