@@ -75,6 +75,49 @@ fn application_roles_with_the_two_grants_fire_through_the_worker_and_stay_apart(
 }
 
 #[test]
+fn members_of_the_admin_role_see_and_change_every_schedule_and_keep_its_owner() {
+    let mut app_a = app_role("ws_e2e_app_a");
+    let mut operator = app_role("ws_e2e_operator");
+    connect()
+        .batch_execute(
+            "DO $$ BEGIN
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ws_e2e_admins') THEN CREATE ROLE ws_e2e_admins; END IF;
+             END $$;
+             GRANT ws_e2e_admins TO ws_e2e_operator;",
+        )
+        .unwrap();
+    let workflow = new_workflow(&mut app_a);
+    let id = add(&mut app_a, &workflow, r#"{"schedule_type": "interval", "interval_seconds": 3600}"#, "{}")
+        ["schedule_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hidden = operator.query("SELECT workflow_scheduler.schedule_get($1::text::uuid)", &[&id]).unwrap_err();
+    assert_eq!(sqlstate(&hidden), "P0002", "not an administrator yet");
+
+    let _admins = ServerSetting::set("workflow_scheduler.admin_role", "ws_e2e_admins");
+    let mut operator = config(&database(), "ws_e2e_operator").connect(NoTls).unwrap();
+    let owner: String = operator
+        .query_one(
+            "SELECT workflow_scheduler.schedule_update($1::text::uuid,
+                 '{\"schedule_type\": \"interval\", \"interval_seconds\": 60}', 9)->>'owner_role'",
+            &[&id],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, "ws_e2e_app_a", "an administrator's change keeps the owner");
+    let visible: i64 = operator
+        .query_one(
+            "SELECT count(*) FROM workflow_scheduler.audit_log WHERE schedule_id = $1::text::uuid OR schedule_id IS NULL",
+            &[&id],
+        )
+        .unwrap()
+        .get(0);
+    assert!(visible >= 3, "the administrator reads the schedule's and the worker's audit rows: {visible}");
+    remove_workflow(&mut connect(), &workflow);
+}
+
+#[test]
 fn with_ids_payload_a_listener_without_grants_learns_only_ids() {
     let _ids = ServerSetting::set("workflow_scheduler.notify_payload", "ids");
     let mut admin = connect();
