@@ -22,19 +22,21 @@ fn schedule_next(
     after: default!(Option<TimestampWithTimeZone>, "now()"),
 ) -> Option<TimestampWithTimeZone> {
     let after = after?;
-    let Some(after) = to_utc(after) else {
-        // +infinity has nothing after it; -infinity has no first occurrence to speak of.
-        if after.is_infinity() {
-            return None;
-        }
+    if after.is_neg_infinity() {
         raise(invalid("after must not be -infinity"));
-    };
+    }
+    // +infinity, and finite times beyond what the time logic represents (year 262143), have
+    // no occurrence after them that a timestamptz could hold.
+    let after = to_utc(after)?;
+    if after < earliest_after() {
+        raise(invalid("after must be 0001-01-01 00:00 UTC or later"));
+    }
     let scheduled_time = match scheduled_time.map(to_utc) {
         Some(None) => raise(invalid("scheduled_time must be a finite timestamp")),
         Some(Some(at)) => Some(at),
         None => None,
     };
-    let recurrence = recurrence_of(&RecurrenceColumns {
+    let columns = RecurrenceColumns {
         schedule_type: schedule_type.unwrap_or_default(),
         cron_expression,
         interval_seconds,
@@ -42,7 +44,13 @@ fn schedule_next(
         timezone: timezone.unwrap_or("UTC"),
         // For an interval, `after` is the anchor: the answer is after + interval_seconds.
         anchor_at: Some(after),
-    })
-    .or_raise();
+    };
+    columns.check_fields_belong().or_raise();
+    let recurrence = recurrence_of(&columns).or_raise();
     recurrence.next_after(after).map(from_utc)
+}
+
+/// Before year 1 the cron engine has no calendar to search: answers would be wrong.
+fn earliest_after() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or_default() // 0001-01-01T00:00:00Z
 }

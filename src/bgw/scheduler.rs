@@ -12,11 +12,13 @@ use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTi
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
+use scheduler_core::firing::faults::backoff;
 use scheduler_core::AuditEvent;
 
 use crate::audit;
 use crate::bgw::common::{self, Installed};
-use crate::firing::due_pass::{run_batch, PassSettings};
+use crate::firing::due_pass::PassSettings;
+use crate::firing::isolation::{run_isolated, Hold};
 use crate::guc;
 use crate::pg::shmem;
 use crate::pg::time_conv::{from_utc, to_utc};
@@ -44,7 +46,10 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
     shmem::register_worker();
 
     let mut started = false;
-    let mut said_why_idle: Option<Step> = None;
+    // The last reason for idling that was logged: each is logged once, not on every poll.
+    let mut said_why_idle: Option<String> = None;
+    // Consecutive passes that failed with no schedule to blame: the backoff grows with them.
+    let mut failures = 0;
     loop {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
@@ -54,8 +59,10 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
         let step = BackgroundWorker::transaction(move || one_step(started));
         let sleep = match &step {
             Step::NoExtension | Step::OtherVersion(_) => {
-                if said_why_idle.as_ref() != Some(&step) {
-                    log_why_idle(&step);
+                let why = why_idle(&step);
+                if said_why_idle.as_ref() != Some(&why) {
+                    pgrx::log!("{why}");
+                    said_why_idle = Some(why);
                 }
                 started = false;
                 guc::poll_interval()
@@ -64,16 +71,25 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
                 started = true;
                 guc::poll_interval()
             }
+            Step::Held(hold) => {
+                started = true;
+                failures += 1;
+                hold_off(hold, failures)
+            }
             Step::MoreDue => {
                 started = true;
+                failures = 0;
                 Duration::ZERO
             }
             Step::SleepUntil(earliest) => {
                 started = true;
+                failures = 0;
                 sleep_until(*earliest)
             }
         };
-        said_why_idle = matches!(step, Step::NoExtension | Step::OtherVersion(_)).then_some(step);
+        if started {
+            said_why_idle = None;
+        }
         common::report_stats(sleep);
         common::report_activity(false, c"waiting for the next due schedule");
         if stop_requested() || !BackgroundWorker::wait_latch(Some(sleep)) {
@@ -91,25 +107,49 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
 }
 
 /// What the worker does after one transaction.
-#[derive(Debug, PartialEq)]
 enum Step {
     NoExtension,
     /// The installed extension has another version than this library: idle until it matches.
     OtherVersion(String),
     Disabled,
+    /// Nothing was fired: wait, then try again.
+    Held(Hold),
     /// The batch was full: run another one at once.
     MoreDue,
     /// Sleep until this time (the earliest schedule not yet due), or the poll interval.
     SleepUntil(Option<DateTime<Utc>>),
 }
 
-fn log_why_idle(step: &Step) {
+/// Logs why firing holds off, records it for the status function, and says how long to wait.
+fn hold_off(hold: &Hold, failures: u32) -> Duration {
+    let (wait, sqlstate) = match hold {
+        Hold::NotifyQueueFull(usage) => {
+            pgrx::warning!(
+                "workflow_scheduler: the NOTIFY queue is {:.0}% full; firing pauses until listeners catch up",
+                usage * 100.0
+            );
+            (Duration::from_secs(1), 0)
+        }
+        Hold::Failed(failure) => {
+            let wait = backoff(failures);
+            pgrx::warning!(
+                "workflow_scheduler: a due pass failed with no schedule to blame: {failure}; retrying in {} s",
+                wait.as_secs()
+            );
+            (wait, failure.sqlstate_code)
+        }
+    };
+    shmem::note_hold(sqlstate, Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+    wait
+}
+
+fn why_idle(step: &Step) -> String {
     match step {
-        Step::OtherVersion(installed) => pgrx::log!(
+        Step::OtherVersion(installed) => format!(
             "workflow_scheduler: the installed extension is version \"{installed}\" but the library is \"{}\"; the worker idles until ALTER EXTENSION workflow_scheduler UPDATE (or a restart with the matching library)",
             env!("CARGO_PKG_VERSION")
         ),
-        _ => pgrx::log!(
+        _ => format!(
             "workflow_scheduler: extension not created in database \"{}\" yet; the worker waits for CREATE EXTENSION",
             guc::database_name()
         ),
@@ -133,17 +173,21 @@ fn one_step(started: bool) -> Step {
         return Step::Disabled;
     }
     let settings = PassSettings::from_gucs();
-    let report = run_batch(&settings, None);
+    let report = match run_isolated(&settings) {
+        Ok(report) => report,
+        Err(hold) => return Step::Held(hold),
+    };
     if report.claimed > 0 {
         audit::record(
             &AuditEvent::system("scheduler_job_executed")
                 .with("claimed", report.claimed)
                 .with("fired", report.fired.len())
                 .with("missed", report.missed)
-                .with("deactivated_broken", report.broken),
+                .with("deactivated_broken", report.broken)
+                .with("already_recorded", report.already_recorded),
         );
     }
-    if report.claimed as i64 >= settings.batch_size {
+    if report.claimed as i64 >= settings.batch_size || report.narrowed {
         return Step::MoreDue;
     }
     Step::SleepUntil(earliest_not_yet_due(settings.now))

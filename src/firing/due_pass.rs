@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use pgrx::{JsonB, Uuid};
 
-use scheduler_core::{notify_payload, plan_broken, plan_due, DueSchedule, PayloadMode};
+use scheduler_core::{notify_payload, plan_broken, plan_due, AuditEvent, DueSchedule, FirePlan, PayloadMode};
 
 use crate::audit;
 use crate::guc;
@@ -21,6 +21,7 @@ use crate::store::due::{
 };
 
 /// The settings a pass runs with.
+#[derive(Clone)]
 pub struct PassSettings {
     pub now: DateTime<Utc>,
     pub grace: chrono::Duration,
@@ -59,52 +60,66 @@ pub struct BatchReport {
     pub fired: Vec<Fired>,
     pub missed: usize,
     pub broken: usize,
+    /// Occurrences whose execution row existed already: not fired again, not counted.
+    pub already_recorded: usize,
+    /// A failure made the pass retry with fewer rows: more may be due at once.
+    pub narrowed: bool,
+}
+
+/// A claimed row and what the rules made of it.
+struct Planned {
+    row: ClaimedRow,
+    execution_id: Uuid,
+    plan: FirePlan,
+    /// The NOTIFY payload of a fire, sent only if its execution row goes in.
+    payload: Option<String>,
 }
 
 /// Claims at most `batch_size` due schedules (of `owners` only, if given) and fires or misses
 /// each. Runs in the caller's transaction; a full batch means more may be due.
+///
+/// The execution rows go in first: only an occurrence whose row was actually inserted counts
+/// (counters, `last_execution_id`, audit events, `max_executions`, NOTIFY). One that the unique
+/// (schedule_id, scheduled_for) key refused was recorded by another pass; its schedule only
+/// moves on.
 pub fn run_batch(settings: &PassSettings, owners: Option<Vec<String>>) -> BatchReport {
-    let rows = claim_due_rows(settings.now, settings.batch_size, owners);
+    fire_claimed(settings, claim_due_rows(settings.now, settings.batch_size, owners))
+}
+
+/// Fires or misses rows already claimed (locked) by this transaction.
+pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchReport {
     let mut report = BatchReport { claimed: rows.len(), ..Default::default() };
-    let mut executions = ExecutionRows::default();
     let mut advances = ScheduleAdvances::default();
     let mut audit_rows = AuditRows::default();
-    let mut payloads: Vec<(Uuid, String)> = Vec::new();
     let now = settings.now;
 
+    let mut planned = Vec::with_capacity(rows.len());
     for row in rows {
-        let schedule_id = row.schedule_id.to_string();
-        let workflow_id = row.workflow_id.to_string();
-        let due = DueSchedule {
-            schedule_id: &schedule_id,
-            workflow_id: &workflow_id,
-            community_id: row.community_id,
-            next_execution_at: row.next_execution_at,
-            max_executions: row.max_executions,
-            execution_count: row.execution_count,
-            context_data: &row.context_data,
-        };
-        let recurrence = match recurrence_of(&row.recurrence_columns()) {
-            Ok(recurrence) => recurrence,
-            Err(err) => {
-                push_event(&mut audit_rows, plan_broken(&due, &err));
-                push_advance(&mut advances, &row, None, None);
-                report.broken += 1;
-                continue;
+        let ids = text_ids(&row);
+        let due = due_schedule(&row, &ids);
+        match recurrence_of(&row.recurrence_columns()) {
+            Ok(recurrence) => {
+                let execution_id = Uuid::from_bytes(*uuid::Uuid::new_v4().as_bytes());
+                let plan = plan_due(&due, &recurrence, &execution_id.to_string(), now, settings.grace);
+                let payload = plan.fired.then(|| notify_payload(&plan.trigger_data, settings.payload));
+                planned.push(Planned { row, execution_id, plan, payload });
             }
-        };
-        let execution_id = Uuid::from_bytes(*uuid::Uuid::new_v4().as_bytes());
-        let plan = plan_due(&due, &recurrence, &execution_id.to_string(), now, settings.grace);
+            Err(err) => {
+                push_event(&mut audit_rows, plan_broken(&due, &err.to_string()));
+                push_advance(&mut advances, row.id, None, None);
+                report.broken += 1;
+            }
+        }
+    }
 
-        executions.execution_id.push(execution_id);
-        executions.schedule_id.push(row.schedule_id);
-        executions.workflow_id.push(row.workflow_id);
-        executions.scheduled_for.push(from_utc(plan.scheduled_for));
-        executions.status.push(plan.status());
-        executions.coalesced.push(i32::try_from(plan.coalesced).unwrap_or(i32::MAX));
-        push_advance(&mut advances, &row, plan.next_execution_at, plan.fired.then_some(execution_id));
-        if plan.fired {
-            payloads.push((execution_id, notify_payload(&plan.trigger_data, settings.payload)));
+    let inserted = insert_executions(&mut execution_rows(&mut planned), now);
+    let mut payloads = Vec::new();
+    for Planned { row, execution_id, mut plan, payload } in planned {
+        if !inserted.contains(execution_id.as_bytes()) {
+            report.already_recorded += 1;
+            plan = plan.already_recorded();
+        } else if let Some(payload) = payload {
+            payloads.push(payload);
             report.fired.push(Fired {
                 schedule_id: row.schedule_id,
                 execution_id,
@@ -115,35 +130,69 @@ pub fn run_batch(settings: &PassSettings, owners: Option<Vec<String>>) -> BatchR
         } else {
             report.missed += 1;
         }
-        executions.trigger_data.push(JsonB(plan.trigger_data));
+        push_advance(&mut advances, row.id, plan.next_execution_at, plan.fired.then_some(execution_id));
         for event in plan.events {
             push_event(&mut audit_rows, event);
         }
     }
-
-    let inserted = insert_executions(&mut executions, now);
     advance_schedules(&mut advances, now);
     audit_rows.insert_all();
-    // An occurrence whose execution row already existed was not fired by this pass.
-    payloads.retain(|(execution_id, _)| inserted.contains(execution_id.as_bytes()));
-    notify(&settings.channel, payloads.into_iter().map(|(_, payload)| payload).collect());
-    report.fired.retain(|f| inserted.contains(f.execution_id.as_bytes()));
+    notify(&settings.channel, payloads);
     report
 }
 
-fn push_event(rows: &mut AuditRows, event: scheduler_core::AuditEvent) {
+/// The execution rows of the planned occurrences, column-wise; the trigger data moves into them.
+fn execution_rows(planned: &mut [Planned]) -> ExecutionRows {
+    let mut rows = ExecutionRows::default();
+    for Planned { row, execution_id, plan, .. } in planned {
+        rows.execution_id.push(*execution_id);
+        rows.schedule_id.push(row.schedule_id);
+        rows.workflow_id.push(row.workflow_id);
+        rows.scheduled_for.push(from_utc(plan.scheduled_for));
+        rows.status.push(plan.status());
+        rows.coalesced.push(i32::try_from(plan.coalesced).unwrap_or(i32::MAX));
+        rows.trigger_data.push(JsonB(std::mem::take(&mut plan.trigger_data)));
+    }
+    rows
+}
+
+fn push_event(rows: &mut AuditRows, event: AuditEvent) {
     audit::log(&event);
     rows.push(event);
 }
 
-fn push_advance(
-    advances: &mut ScheduleAdvances,
-    row: &ClaimedRow,
-    next: Option<DateTime<Utc>>,
-    fired_execution: Option<Uuid>,
-) {
-    advances.id.push(row.id);
+fn push_advance(advances: &mut ScheduleAdvances, id: i64, next: Option<DateTime<Utc>>, fired_execution: Option<Uuid>) {
+    advances.id.push(id);
     advances.next_execution_at.push(next.map(from_utc));
     advances.fired.push(fired_execution.is_some());
     advances.execution_id.push(fired_execution);
+}
+
+/// Deactivates a claimed row that cannot be fired, with an ERROR audit event saying why.
+pub fn deactivate_broken(row: &ClaimedRow, error: &str) {
+    let ids = text_ids(row);
+    let mut audit_rows = AuditRows::default();
+    push_event(&mut audit_rows, plan_broken(&due_schedule(row, &ids), error));
+    let mut advances = ScheduleAdvances::default();
+    push_advance(&mut advances, row.id, None, None);
+    advance_schedules(&mut advances, Utc::now());
+    audit_rows.insert_all();
+}
+
+/// The schedule and workflow ids as text, as the rules and the payload use them.
+fn text_ids(row: &ClaimedRow) -> (String, String) {
+    (row.schedule_id.to_string(), row.workflow_id.to_string())
+}
+
+/// What the firing rules need to know about a claimed row.
+fn due_schedule<'a>(row: &'a ClaimedRow, (schedule_id, workflow_id): &'a (String, String)) -> DueSchedule<'a> {
+    DueSchedule {
+        schedule_id,
+        workflow_id,
+        community_id: row.community_id,
+        next_execution_at: row.next_execution_at,
+        max_executions: row.max_executions,
+        execution_count: row.execution_count,
+        context_data: &row.context_data,
+    }
 }

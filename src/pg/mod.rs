@@ -1,9 +1,11 @@
 //! Postgres plumbing shared by every layer: who the caller is and whose rights the extension's
-//! SQL runs with (`access`), SPI failures (`spi`), time conversion, shared memory, and the
-//! backend's cache of parsed cron expressions.
+//! SQL runs with (`access`), SPI failures (`spi`), subtransactions that catch an ERROR
+//! (`subxact`), time conversion, shared memory, and the backend's cache of parsed cron
+//! expressions.
 
 pub mod access;
 pub mod cron_cache;
 pub mod shmem;
 pub mod spi;
+pub mod subxact;
 pub mod time_conv;

@@ -23,6 +23,13 @@ static WORKER_WAKE_AT: PgAtomic<AtomicI64> = unsafe { PgAtomic::new(c"workflow_s
 /// one (0: none), for the status function to show.
 static UNSERVED_DATABASE: PgAtomic<AtomicU32> = unsafe { PgAtomic::new(c"workflow_scheduler_unserved_database") };
 
+/// When the worker last held off firing (a failed pass, a full NOTIFY queue), in Unix
+/// microseconds, until when, and the SQLSTATE (packed as Postgres packs it; 0 for the queue):
+/// for the status function to show.
+static HOLD_AT: PgAtomic<AtomicI64> = unsafe { PgAtomic::new(c"workflow_scheduler_hold_at") };
+static HOLD_UNTIL: PgAtomic<AtomicI64> = unsafe { PgAtomic::new(c"workflow_scheduler_hold_until") };
+static HOLD_SQLSTATE: PgAtomic<AtomicI32> = unsafe { PgAtomic::new(c"workflow_scheduler_hold_sqlstate") };
+
 /// True in processes forked from a postmaster that preloaded the library.
 static SHMEM_READY: AtomicBool = AtomicBool::new(false);
 
@@ -36,6 +43,9 @@ pub fn init_shared_memory() {
     pg_shmem_init!(WORKER_PROCNO = AtomicI32::new(-1));
     pg_shmem_init!(WORKER_WAKE_AT = AtomicI64::new(i64::MAX));
     pg_shmem_init!(UNSERVED_DATABASE = AtomicU32::new(0));
+    pg_shmem_init!(HOLD_AT = AtomicI64::new(0));
+    pg_shmem_init!(HOLD_UNTIL = AtomicI64::new(0));
+    pg_shmem_init!(HOLD_SQLSTATE = AtomicI32::new(0));
     SHMEM_READY.store(true, Ordering::Relaxed);
 }
 
@@ -49,6 +59,13 @@ pub fn note_unserved_database(oid: pg_sys::Oid) {
     if preloaded() {
         UNSERVED_DATABASE.get().store(oid.to_u32(), Ordering::Relaxed);
     }
+}
+
+/// Worker side: records that firing holds off until `until`, because of `sqlstate`.
+pub fn note_hold(sqlstate: i32, until: DateTime<Utc>) {
+    HOLD_SQLSTATE.get().store(sqlstate, Ordering::Relaxed);
+    HOLD_UNTIL.get().store(until.timestamp_micros(), Ordering::Relaxed);
+    HOLD_AT.get().store(Utc::now().timestamp_micros(), Ordering::Relaxed);
 }
 
 /// Asks for the worker to be woken when this transaction commits, if `next` is sooner than it

@@ -16,6 +16,7 @@ use crate::pg::spi::{required, spi_failed};
 use crate::pg::time_conv::{from_utc, to_utc};
 
 /// A claimed due schedule, as the pass reads it.
+#[derive(Clone)]
 pub struct ClaimedRow {
     pub id: i64,
     pub schedule_id: Uuid,

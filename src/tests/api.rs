@@ -233,6 +233,36 @@ mod tests {
     }
 
     #[pg_test]
+    fn next_at_the_edges_of_time_and_with_foreign_fields() {
+        for far in ["'infinity'", "'270000-01-01 00:00+00'"] {
+            let none: Option<String> = Spi::get_one(&format!(
+                "SELECT workflow_scheduler.schedule_next('cron', cron_expression => '* * * * *', after => {far})::text"
+            ))
+            .unwrap();
+            assert_eq!(none, None, "nothing representable comes after {far}");
+        }
+        assert_fails(
+            "SELECT workflow_scheduler.schedule_next('cron', cron_expression => '0 0 1 1 *', after => '4713-01-01 BC')",
+            "22023",
+            "Invalid schedule configuration: after must be 0001-01-01 00:00 UTC or later",
+        );
+        assert_fails(
+            "SELECT workflow_scheduler.schedule_next('cron', cron_expression => '0 0 1 1 *', after => '-infinity')",
+            "22023",
+            "Invalid schedule configuration: after must not be -infinity",
+        );
+        assert_fails(
+            "SELECT workflow_scheduler.schedule_next('interval', cron_expression => '* * * * *', interval_seconds => 60)",
+            "22023",
+            "Invalid schedule configuration: cron_expression does not apply to schedule_type interval",
+        );
+        assert_eq!(
+            ts("workflow_scheduler.schedule_next('cron', cron_expression => '0 0 1 1 *', after => '0001-06-01 00:00+00')"),
+            "0002-01-01 00:00:00"
+        );
+    }
+
+    #[pg_test]
     fn next_writes_nothing_and_is_granted_to_public() {
         let public_can_execute: bool = Spi::get_one(
             "SELECT has_function_privilege('public', 'workflow_scheduler.schedule_next(text,text,integer,timestamptz,text,timestamptz)', 'EXECUTE')",

@@ -142,4 +142,34 @@ mod tests {
         .unwrap();
         assert_eq!((active, event_type.as_deref()), (Some(false), Some("ERROR")));
     }
+
+    /// An occurrence whose execution row exists already (recorded by another pass) is not
+    /// fired again, and nothing counts it: not the counters, not the limit, not the audit log.
+    #[pg_test]
+    fn an_occurrence_recorded_already_is_not_fired_or_counted() {
+        let id = id_of(&add(r#"{"schedule_type": "interval", "interval_seconds": 60, "max_executions": 1}"#));
+        due_since(&id, "1 second");
+        Spi::run_with_args(
+            "INSERT INTO workflow_scheduler.workflow_schedule_executions
+                 (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status, trigger_data)
+             SELECT gen_random_uuid(), schedule_id, workflow_id, next_execution_at, now(), 'triggered', '{}'
+               FROM workflow_scheduler.workflow_schedules WHERE schedule_id = $1::uuid",
+            &[id.as_str().into()],
+        )
+        .unwrap();
+        assert!(fired_now().is_empty());
+        let (executions, last_id, active_ahead) = Spi::get_three_with_args::<i32, String, bool>(
+            "SELECT execution_count, last_execution_id::text, is_active AND next_execution_at > now()
+               FROM workflow_scheduler.workflow_schedules WHERE schedule_id = $1::uuid",
+            &[id.as_str().into()],
+        )
+        .unwrap();
+        assert_eq!((executions, last_id, active_ahead), (Some(0), None, Some(true)), "moved on, limit not used up");
+        assert_eq!(audit_actions(&id), ["schedule_create"]);
+        assert_eq!(
+            count("SELECT count(*) FROM workflow_scheduler.workflow_schedule_executions"),
+            1,
+            "no second execution row"
+        );
+    }
 }

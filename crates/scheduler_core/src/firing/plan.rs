@@ -34,12 +34,22 @@ pub struct FirePlan {
     pub coalesced: u64,
     /// The schedule's new `next_execution_at`; `None` deactivates it.
     pub next_execution_at: Option<DateTime<Utc>>,
+    /// The first occurrence after now whatever the limit: where the schedule moves when the
+    /// occurrence turns out to be recorded already (see [`FirePlan::already_recorded`]).
+    pub next_occurrence: Option<DateTime<Utc>>,
     /// The execution row's `trigger_data` (and the full NOTIFY payload).
     pub trigger_data: Value,
     pub events: Vec<AuditEvent>,
 }
 
 impl FirePlan {
+    /// Another pass (or an earlier run) already recorded this occurrence: the unique
+    /// (schedule_id, scheduled_for) key refused the execution row. Then nothing counts, no
+    /// event is written and nothing is notified; the schedule only moves on.
+    pub fn already_recorded(self) -> FirePlan {
+        FirePlan { fired: false, next_execution_at: self.next_occurrence, events: Vec::new(), ..self }
+    }
+
     pub fn status(&self) -> &'static str {
         if self.fired {
             "triggered"
@@ -114,17 +124,25 @@ pub fn plan_due(
                 .with("execution_count", count_after),
         );
     }
-    FirePlan { fired, scheduled_for, coalesced, next_execution_at, trigger_data, events }
+    FirePlan {
+        fired,
+        scheduled_for,
+        coalesced,
+        next_execution_at,
+        next_occurrence: decision.next_execution_at,
+        trigger_data,
+        events,
+    }
 }
 
-/// A schedule whose row cannot be evaluated is deactivated with this ERROR event; the pass
-/// goes on with the others.
-pub fn plan_broken(row: &DueSchedule, err: &ScheduleError) -> AuditEvent {
+/// A schedule whose row cannot be evaluated, or whose fire fails whatever is retried, is
+/// deactivated with this ERROR event; the pass goes on with the others.
+pub fn plan_broken(row: &DueSchedule, error: &str) -> AuditEvent {
     AuditEvent::error("scheduler_job_error", Some(row.schedule_id.to_string()))
         .by(row.community_id, None)
         .with("schedule_id", row.schedule_id)
         .with("workflow_id", row.workflow_id)
-        .with("error", err.to_string())
+        .with("error", error)
         .with("action_taken", "deactivated")
 }
 
@@ -240,6 +258,22 @@ mod tests {
     }
 
     #[test]
+    fn an_occurrence_recorded_already_only_moves_the_schedule_on() {
+        let context = Map::new();
+        let plan = plan_due(
+            &row("2024-05-01T10:00:00Z", Some(5), 4, &context),
+            &hourly(),
+            "e-1",
+            utc("2024-05-01T10:00:01Z"),
+            Duration::minutes(15),
+        )
+        .already_recorded();
+        assert!(!plan.fired);
+        assert!(plan.events.is_empty());
+        assert_eq!(plan.next_execution_at, Some(utc("2024-05-01T11:00:00Z")), "the limit was not used up");
+    }
+
+    #[test]
     fn a_miss_does_not_count_toward_the_limit() {
         let context = Map::new();
         let plan = plan_due(
@@ -262,7 +296,7 @@ mod tests {
         let context = Map::new();
         let event = plan_broken(
             &row("2024-05-01T10:00:00Z", None, 0, &context),
-            &ScheduleError::InvalidTimezone("Mars/Base".into()),
+            &ScheduleError::InvalidTimezone("Mars/Base".into()).to_string(),
         );
         assert_eq!((event.action, event.result), ("scheduler_job_error", "FAILURE"));
         assert_eq!(event.details_json()["action_taken"], "deactivated");

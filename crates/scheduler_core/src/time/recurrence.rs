@@ -63,6 +63,26 @@ pub struct RecurrenceColumns<'a> {
 }
 
 impl RecurrenceColumns<'_> {
+    /// Rejects a column that belongs to another schedule type, such as a `cron_expression`
+    /// given with `schedule_type` `interval`: ignoring it would hide a mistake. Stored rows
+    /// cannot have one (CHECK constraints); this is for callers such as `schedule_next`.
+    pub fn check_fields_belong(&self) -> Result<(), ScheduleError> {
+        let Ok(kind) = ScheduleKind::parse(self.schedule_type) else {
+            return Ok(()); // `recurrence` reports the unknown type itself
+        };
+        let present = [
+            ("cron_expression", ScheduleKind::Cron, self.cron_expression.is_some()),
+            ("interval_seconds", ScheduleKind::Interval, self.interval_seconds.is_some()),
+            ("scheduled_time", ScheduleKind::OneTime, self.scheduled_time.is_some()),
+        ];
+        match present.iter().find(|(_, owner, given)| *given && *owner != kind) {
+            Some((key, owner, _)) => Err(ScheduleError::InvalidConfig(format!(
+                "{key} does not apply to schedule_type {kind} (it belongs to schedule_type {owner})"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Checks the columns and builds the recurrence, parsing the expression through `cache`.
     pub fn recurrence(&self, cache: &mut CronCache) -> Result<Recurrence, ScheduleError> {
         match ScheduleKind::parse(self.schedule_type)? {
@@ -316,5 +336,24 @@ mod tests {
         assert_eq!(r.occurrences_in(from + Duration::microseconds(1), utc("2024-01-01T01:00:00Z"), 100), 3);
         assert_eq!(r.occurrences_in(from, utc("2024-01-02T00:00:00Z"), 10), 10);
         assert_eq!(r.occurrences_in(from, from, 10), 0);
+    }
+
+    #[test]
+    fn a_column_of_another_type_is_a_mistake() {
+        let columns = RecurrenceColumns {
+            schedule_type: "interval",
+            cron_expression: Some("* * * * *"),
+            interval_seconds: Some(60),
+            scheduled_time: None,
+            timezone: "UTC",
+            anchor_at: None,
+        };
+        assert_eq!(
+            columns.check_fields_belong().unwrap_err().to_string(),
+            "Invalid schedule configuration: cron_expression does not apply to schedule_type interval \
+             (it belongs to schedule_type cron)"
+        );
+        let own = RecurrenceColumns { cron_expression: None, ..columns };
+        assert!(own.check_fields_belong().is_ok());
     }
 }

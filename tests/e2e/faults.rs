@@ -1,0 +1,131 @@
+//! Faults inside a pass: one schedule whose fire always fails must not stop the others, nor
+//! restart the worker.
+
+use std::time::Duration;
+
+use crate::*;
+
+/// A trigger that makes every execution insert of one workflow fail, dropped when the test
+/// ends however it ends.
+struct PoisonTrigger;
+
+impl PoisonTrigger {
+    fn install(workflow: &str) -> PoisonTrigger {
+        connect()
+            .batch_execute(&format!(
+                "CREATE FUNCTION public.ws_e2e_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     IF NEW.workflow_id = '{workflow}' THEN
+                         RAISE EXCEPTION 'poisoned execution of %', NEW.schedule_id;
+                     END IF;
+                     RETURN NEW;
+                 END $$;
+                 CREATE TRIGGER ws_e2e_poison BEFORE INSERT ON workflow_scheduler.workflow_schedule_executions
+                     FOR EACH ROW EXECUTE FUNCTION public.ws_e2e_poison();"
+            ))
+            .unwrap();
+        PoisonTrigger
+    }
+}
+
+impl Drop for PoisonTrigger {
+    fn drop(&mut self) {
+        connect()
+            .batch_execute(
+                "DROP TRIGGER IF EXISTS ws_e2e_poison ON workflow_scheduler.workflow_schedule_executions;
+                 DROP FUNCTION IF EXISTS public.ws_e2e_poison();",
+            )
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_schedule_whose_fire_always_fails_is_deactivated_and_the_others_fire_without_a_restart() {
+    const HEALTHY: usize = 20;
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    let pid = worker_pid(&mut client).expect("the worker runs");
+    let (workflow, poisoned) = (new_workflow(&mut client), new_workflow(&mut client));
+    let _trigger = PoisonTrigger::install(&poisoned);
+    let at = in_seconds(&mut client, 2.0);
+    let one_time = format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#);
+    let poison_id = add(&mut client, &poisoned, &one_time, "{}")["schedule_id"].as_str().unwrap().to_string();
+    for _ in 0..HEALTHY {
+        add(&mut client, &workflow, &one_time, "{}");
+    }
+
+    let fires = collect(&mut listener, &workflow, HEALTHY + 1, Duration::from_secs(10));
+    assert_eq!(fires.len(), HEALTHY, "every healthy schedule fired once");
+    let late_ms: f64 = client
+        .query_one(
+            "SELECT max(extract(epoch FROM triggered_at - scheduled_for) * 1000)::float8
+               FROM workflow_scheduler.workflow_schedule_executions WHERE workflow_id = $1::text::uuid",
+            &[&workflow],
+        )
+        .unwrap()
+        .get(0);
+    assert!(late_ms < 5000.0, "the healthy ones fired on time, within grace: {late_ms} ms late");
+
+    let state = get(&mut client, &poison_id);
+    assert_eq!(state["is_active"], false, "the poisoned schedule is deactivated");
+    assert_eq!(state["execution_count"], 0);
+    let error: String = client
+        .query_one(
+            "SELECT details->>'error' FROM workflow_scheduler.audit_log
+              WHERE schedule_id = $1::text::uuid AND action = 'scheduler_job_error' AND event_type = 'ERROR'",
+            &[&poison_id],
+        )
+        .unwrap()
+        .get(0);
+    assert!(error.contains("poisoned execution") && error.contains("P0001"), "{error}");
+    assert_eq!(worker_pid(&mut client), Some(pid), "the worker was not restarted");
+    remove_workflow(&mut client, &workflow);
+}
+
+#[test]
+fn a_failure_that_is_no_schedules_fault_holds_firing_back_and_deactivates_nothing() {
+    // A trigger failing for every row with a resource error (disk_full, class 53), as a full
+    // disk or a full NOTIFY queue (54000) would: the worker backs off and blames no schedule.
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    let pid = worker_pid(&mut client).expect("the worker runs");
+    let workflow = new_workflow(&mut client);
+    client
+        .batch_execute(
+            "CREATE FUNCTION public.ws_e2e_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'no space left' USING ERRCODE = 'disk_full'; END $$;
+             CREATE TRIGGER ws_e2e_disk_full BEFORE INSERT ON workflow_scheduler.workflow_schedule_executions
+                 FOR EACH ROW EXECUTE FUNCTION public.ws_e2e_disk_full();",
+        )
+        .unwrap();
+    struct Cleanup;
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            connect()
+                .batch_execute(
+                    "DROP TRIGGER IF EXISTS ws_e2e_disk_full ON workflow_scheduler.workflow_schedule_executions;
+                     DROP FUNCTION IF EXISTS public.ws_e2e_disk_full();",
+                )
+                .unwrap();
+        }
+    }
+    let cleanup = Cleanup;
+    let log_from = log_position();
+    let at = in_seconds(&mut client, 1.0);
+    let id =
+        add(&mut client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}")
+            ["schedule_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    assert!(
+        wait_for_log("a due pass failed with no schedule to blame", log_from, Duration::from_secs(10)),
+        "the worker says it backs off"
+    );
+    assert_eq!(get(&mut client, &id)["is_active"], true, "no schedule was blamed");
+    drop(cleanup);
+
+    let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(10));
+    assert_eq!(fires.len(), 1, "once the fault is gone, the schedule fires (within grace)");
+    assert_eq!(worker_pid(&mut client), Some(pid), "the worker was not restarted");
+}
