@@ -3,7 +3,7 @@
 mod common;
 
 use common::{assert_latest, assert_next, utc};
-use scheduler_core::{CronSchedule, ScheduleError};
+use scheduler_core::CronSchedule;
 
 #[test]
 fn leap_day_fires_only_in_leap_years() {
@@ -105,9 +105,17 @@ fn steps_and_ranges() {
         "2024-01-01T00:00:00Z",
         &["2024-01-01T09:10:00Z", "2024-01-01T09:30:00Z", "2024-01-01T09:50:00Z", "2024-01-01T10:10:00Z"],
     );
-    // A single-number step (`5/15`) is not standard cron and is rejected with a hint.
-    match CronSchedule::parse("5/15 * * * *") {
-        Err(ScheduleError::InvalidCron(msg)) => assert!(msg.contains("*/15"), "{msg}"),
-        other => panic!("{other:?}"),
-    }
+    // A single-number step `5/15` runs to the end of the field, as croniter reads it (`5-59/15`).
+    assert_next(
+        "5/15 * * * *",
+        "UTC",
+        "2024-01-01T00:00:00Z",
+        &[
+            "2024-01-01T00:05:00Z",
+            "2024-01-01T00:20:00Z",
+            "2024-01-01T00:35:00Z",
+            "2024-01-01T00:50:00Z",
+            "2024-01-01T01:05:00Z",
+        ],
+    );
 }

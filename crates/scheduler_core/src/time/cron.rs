@@ -2,6 +2,8 @@
 //!
 //! croner 4 does the calendar and DST work; this module adds what the product contract
 //! needs on top of it:
+//! - the field forms croner lacks or reads differently (`N/step`, wrap-around ranges, `SUN` at
+//!   the end of a range, `*` in a list, `$`), rewritten by [`crate::time::cron_syntax`];
 //! - the `@midnight` macro (croner does not know it) and strict 5-field input with a clear
 //!   message for a 6-field (seconds) expression;
 //! - per-field checks, so `0 0 * MON *` (a weekday name in the month field) is an error
@@ -19,15 +21,13 @@ use croner::parser::{CronParser, Seconds, Year};
 use croner::{Cron, CronPattern, JobType, Weekday};
 
 use crate::error::ScheduleError;
+use crate::time::cron_syntax::{translate_field, DAY_NAMES, MONTH_NAMES};
 use crate::time::zone::{first_instant_after_gap, floor_to_second};
 
 const FIELD_NAMES: [&str; 5] = ["minute", "hour", "day-of-month", "month", "day-of-week"];
 
 const FIELD_ALLOWED: [&str; 5] =
-    ["0-59", "0-23", "1-31, L, nW, LW", "1-12 or JAN-DEC", "0-7 or SUN-SAT (0 and 7 are Sunday), L, nL, n#k"];
-
-const MONTH_NAMES: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
-const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    ["0-59", "0-23", "1-31, L or $, nW, LW", "1-12 or JAN-DEC", "0-7 or SUN-SAT (0 and 7 are Sunday), nL, n#k"];
 
 /// A parsed 5-field cron expression.
 #[derive(Debug, Clone)]
@@ -54,10 +54,13 @@ impl CronSchedule {
         if fields.len() != 5 {
             return Err(ScheduleError::InvalidCron(field_count_message(fields.len())));
         }
+        let mut translated = Vec::with_capacity(fields.len());
         for (index, field) in fields.iter().enumerate() {
             check_field_syntax(index, field)?;
+            translated.push(translate_field(index, field).map_err(|what| field_error(index, field, &what))?);
         }
-        let cron = parser().parse(&fields.join(" ")).map_err(|err| explain_croner_error(&fields, &err))?;
+        let cron =
+            parser().parse(&translated.join(" ")).map_err(|err| explain_croner_error(&fields, &translated, &err))?;
         let fixed_time = cron.determine_job_type() == JobType::FixedTime;
         let matches_some_day = matches_some_calendar_day(&cron.pattern);
         Ok(CronSchedule { expression: trimmed.to_string(), cron, fixed_time, matches_some_day })
@@ -226,6 +229,7 @@ fn check_field_syntax(index: usize, field: &str) -> Result<(), ScheduleError> {
         let allowed = ch.is_ascii_digit()
             || matches!(ch, '*' | ',' | '-' | '/')
             || (matches!(index, 2 | 4) && ch == '?')
+            || (index == 2 && ch == '$')
             || (index == 4 && ch == '#');
         if !allowed {
             return Err(bad(format!("illegal character '{ch}'")));
@@ -242,15 +246,16 @@ fn field_error(index: usize, field: &str, what: &str) -> ScheduleError {
 }
 
 /// Turns a croner error into a message that names the offending field. croner's own messages
-/// ("Number out of bounds.") do not say which field, so each field is re-parsed alone.
-fn explain_croner_error(fields: &[&str], err: &CronError) -> ScheduleError {
+/// ("Number out of bounds.") do not say which field, so each translated field is re-parsed
+/// alone; the message quotes the field as the user wrote it.
+fn explain_croner_error(fields: &[&str], translated: &[String], err: &CronError) -> ScheduleError {
     let detail = croner_detail(err);
     let parser = parser();
-    for (index, field) in fields.iter().enumerate() {
+    for (index, field) in translated.iter().enumerate() {
         let mut probe = ["*"; 5];
         probe[index] = field;
         if let Err(field_err) = parser.parse(&probe.join(" ")) {
-            return field_error(index, field, &croner_detail(&field_err));
+            return field_error(index, fields[index], &croner_detail(&field_err));
         }
     }
     ScheduleError::InvalidCron(format!("'{}': {}", fields.join(" "), detail))
@@ -359,7 +364,9 @@ mod tests {
         assert!(err("0 0 * 13 *").starts_with("Invalid cron expression: month field '13'"));
         assert!(err("0 0 * * 8").starts_with("Invalid cron expression: day-of-week field '8'"));
         assert!(err("*/0 * * * *").contains("minute field '*/0': step cannot be zero"));
-        assert!(err("5-1 * * * *").contains("minute field '5-1'"));
+        // `5-1` wraps around now; a bound outside the field is still an error.
+        assert!(err("5-70 * * * *").contains("minute field '5-70': number out of bounds"));
+        assert!(err("0 0 * * 7/0").contains("day-of-week field '7/0': step cannot be zero"));
         assert!(err("0 0 * * MON#6").contains("day-of-week field 'MON#6'"));
     }
 

@@ -3,5 +3,6 @@
 
 pub mod cache;
 pub mod cron;
+mod cron_syntax;
 pub mod recurrence;
 pub mod zone;
