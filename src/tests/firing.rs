@@ -34,7 +34,7 @@ mod tests {
 
     fn audit_actions(schedule_id: &str) -> Vec<String> {
         Spi::get_one_with_args::<Vec<String>>(
-            "SELECT array_agg(action ORDER BY id) FROM workflow_scheduler.audit_log WHERE schedule_id = $1::uuid",
+            "SELECT pg_catalog.array_agg(action ORDER BY id) FROM workflow_scheduler.audit_log WHERE schedule_id = $1::uuid",
             &[schedule_id.into()],
         )
         .unwrap()

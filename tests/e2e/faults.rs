@@ -5,36 +5,33 @@ use std::time::Duration;
 
 use crate::*;
 
-/// A trigger that makes every execution insert of one workflow fail, dropped when the test
-/// ends however it ends.
-struct PoisonTrigger;
+/// A BEFORE INSERT trigger on the executions table with the given PL/pgSQL body, dropped with
+/// its function when the test ends however it ends.
+struct ExecutionTrigger {
+    name: &'static str,
+}
 
-impl PoisonTrigger {
-    fn install(workflow: &str) -> PoisonTrigger {
+impl ExecutionTrigger {
+    fn install(name: &'static str, body: &str) -> ExecutionTrigger {
         connect()
             .batch_execute(&format!(
-                "CREATE FUNCTION public.ws_e2e_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                 BEGIN
-                     IF NEW.workflow_id = '{workflow}' THEN
-                         RAISE EXCEPTION 'poisoned execution of %', NEW.schedule_id;
-                     END IF;
-                     RETURN NEW;
-                 END $$;
-                 CREATE TRIGGER ws_e2e_poison BEFORE INSERT ON workflow_scheduler.workflow_schedule_executions
-                     FOR EACH ROW EXECUTE FUNCTION public.ws_e2e_poison();"
+                "CREATE FUNCTION public.{name}() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$;
+                 CREATE TRIGGER {name} BEFORE INSERT ON workflow_scheduler.workflow_schedule_executions
+                     FOR EACH ROW EXECUTE FUNCTION public.{name}();"
             ))
             .unwrap();
-        PoisonTrigger
+        ExecutionTrigger { name }
     }
 }
 
-impl Drop for PoisonTrigger {
+impl Drop for ExecutionTrigger {
     fn drop(&mut self) {
+        let name = self.name;
         connect()
-            .batch_execute(
-                "DROP TRIGGER IF EXISTS ws_e2e_poison ON workflow_scheduler.workflow_schedule_executions;
-                 DROP FUNCTION IF EXISTS public.ws_e2e_poison();",
-            )
+            .batch_execute(&format!(
+                "DROP TRIGGER IF EXISTS {name} ON workflow_scheduler.workflow_schedule_executions;
+                 DROP FUNCTION IF EXISTS public.{name}();"
+            ))
             .unwrap();
     }
 }
@@ -46,7 +43,17 @@ fn a_schedule_whose_fire_always_fails_is_deactivated_and_the_others_fire_without
     let mut listener = listen(CHANNEL);
     let pid = worker_pid(&mut client).expect("the worker runs");
     let (workflow, poisoned) = (new_workflow(&mut client), new_workflow(&mut client));
-    let _trigger = PoisonTrigger::install(&poisoned);
+    let _poison = ExecutionTrigger::install(
+        "ws_e2e_poison",
+        &format!(
+            "BEGIN
+                 IF NEW.workflow_id = '{poisoned}' THEN
+                     RAISE EXCEPTION 'poisoned execution of %', NEW.schedule_id;
+                 END IF;
+                 RETURN NEW;
+             END"
+        ),
+    );
     let at = in_seconds(&mut client, 2.0);
     let one_time = format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#);
     let poison_id = add(&mut client, &poisoned, &one_time, "{}")["schedule_id"].as_str().unwrap().to_string();
@@ -90,26 +97,10 @@ fn a_failure_that_is_no_schedules_fault_holds_firing_back_and_deactivates_nothin
     let mut listener = listen(CHANNEL);
     let pid = worker_pid(&mut client).expect("the worker runs");
     let workflow = new_workflow(&mut client);
-    client
-        .batch_execute(
-            "CREATE FUNCTION public.ws_e2e_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN RAISE EXCEPTION 'no space left' USING ERRCODE = 'disk_full'; END $$;
-             CREATE TRIGGER ws_e2e_disk_full BEFORE INSERT ON workflow_scheduler.workflow_schedule_executions
-                 FOR EACH ROW EXECUTE FUNCTION public.ws_e2e_disk_full();",
-        )
-        .unwrap();
-    struct Cleanup;
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            connect()
-                .batch_execute(
-                    "DROP TRIGGER IF EXISTS ws_e2e_disk_full ON workflow_scheduler.workflow_schedule_executions;
-                     DROP FUNCTION IF EXISTS public.ws_e2e_disk_full();",
-                )
-                .unwrap();
-        }
-    }
-    let cleanup = Cleanup;
+    let disk_full = ExecutionTrigger::install(
+        "ws_e2e_disk_full",
+        "BEGIN RAISE EXCEPTION 'no space left' USING ERRCODE = 'disk_full'; END",
+    );
     let log_from = log_position();
     let at = in_seconds(&mut client, 1.0);
     let id =
@@ -123,7 +114,7 @@ fn a_failure_that_is_no_schedules_fault_holds_firing_back_and_deactivates_nothin
         "the worker says it backs off"
     );
     assert_eq!(get(&mut client, &id)["is_active"], true, "no schedule was blamed");
-    drop(cleanup);
+    drop(disk_full);
 
     let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(10));
     assert_eq!(fires.len(), 1, "once the fault is gone, the schedule fires (within grace)");

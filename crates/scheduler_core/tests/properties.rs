@@ -74,6 +74,20 @@ fn transitions(tz: Tz) -> Vec<DateTime<Utc>> {
     found
 }
 
+/// A random start time with random seconds and microseconds: within +-30 hours of one of
+/// `changes` (a zone's DST changes) when `near_change` and there are any, else anywhere in
+/// 2024-2025.
+fn random_start(rng: &mut Lcg, changes: &[DateTime<Utc>], near_change: bool) -> DateTime<Utc> {
+    let base = if near_change && !changes.is_empty() {
+        let c = changes[rng.below(changes.len() as u64) as usize];
+        c - Duration::hours(30) + Duration::seconds(rng.below(60 * 3600) as i64)
+    } else {
+        let range_start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        range_start + Duration::seconds(rng.below(2 * 365 * 86_400) as i64)
+    };
+    base + Duration::microseconds(rng.below(1_000_000) as i64)
+}
+
 fn parse_croner(expr: &str) -> Cron {
     CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build().parse(expr).unwrap()
 }
@@ -115,8 +129,6 @@ fn oracle_is_occurrence(cron: &Cron, fixed: bool, tz: Tz, u: DateTime<Utc>) -> b
 #[test]
 fn next_after_agrees_with_a_brute_force_oracle() {
     let mut rng = Lcg(0x5eed_2024);
-    let range_start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
-    let range_secs = 2 * 365 * 86_400;
     let mut checked = 0;
     let mut failures = Vec::new();
     for zone in ZONES {
@@ -127,15 +139,8 @@ fn next_after_agrees_with_a_brute_force_oracle() {
             let cron = parse_croner(expr);
             let fixed = schedule.is_fixed_time();
             for sample in 0..10 {
-                // Half the starts sit within +-30 hours of a DST change, with random seconds
-                // and microseconds.
-                let base = if sample % 2 == 0 && !changes.is_empty() {
-                    let c = changes[rng.below(changes.len() as u64) as usize];
-                    c - Duration::hours(30) + Duration::seconds(rng.below(60 * 3600) as i64)
-                } else {
-                    range_start + Duration::seconds(rng.below(range_secs) as i64)
-                };
-                let t = base + Duration::microseconds(rng.below(1_000_000) as i64);
+                // Half the starts sit within +-30 hours of a DST change.
+                let t = random_start(&mut rng, &changes, sample % 2 == 0);
                 checked += 1;
                 let Some(n) = schedule.next_after(t, tz) else {
                     failures.push(format!("`{expr}` {zone} after {t}: None"));
@@ -432,8 +437,6 @@ fn reference_any_date(g: &Generated) -> bool {
 #[test]
 fn random_expressions_agree_with_their_field_sets() {
     let mut rng = Lcg(0xc20_5e7);
-    let range_start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
-    let range_secs = 2 * 365 * 86_400;
     let zones: Vec<(Tz, Vec<DateTime<Utc>>)> = ZONES
         .iter()
         .map(|zone| {
@@ -469,13 +472,7 @@ fn random_expressions_agree_with_their_field_sets() {
         let tz = *tz;
         for sample in 0..2 {
             // One start near a DST change (where the zone has one), one anywhere in 2024-2025.
-            let base = if sample == 0 && !changes.is_empty() {
-                let c = changes[rng.below(changes.len() as u64) as usize];
-                c - Duration::hours(30) + Duration::seconds(rng.below(60 * 3600) as i64)
-            } else {
-                range_start + Duration::seconds(rng.below(range_secs) as i64)
-            };
-            let t = base + Duration::microseconds(rng.below(1_000_000) as i64);
+            let t = random_start(&mut rng, changes, sample == 0);
             checked += 1;
             let Some(n) = schedule.next_after(t, tz) else {
                 failures.push(format!("`{expr}` {tz} after {t}: None"));
