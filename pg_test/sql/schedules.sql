@@ -44,7 +44,7 @@ SELECT s->>'schedule_type' AS schedule_type, s->'interval_seconds' AS interval_s
 SELECT s->>'schedule_type' AS schedule_type, s->>'scheduled_time' AS scheduled_time,
        s->>'next_execution_at' AS next_execution_at
   FROM workflow_scheduler.schedule_add('6b0e4a5c-0000-4000-8000-000000000003',
-       '{"schedule_type": "one_time", "scheduled_time": "2999-12-25T15:30:00", "timezone": "Europe/London"}',
+       '{"schedule_type": "one_time", "scheduled_time": "2099-12-25T15:30:00", "timezone": "Europe/London"}',
        42, 1) AS s;
 
 -- Get, update and remove the one-time schedule.

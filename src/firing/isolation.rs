@@ -46,10 +46,11 @@ pub fn run_isolated(settings: &PassSettings) -> Result<BatchReport, Hold> {
     fire_one_or_blame_it(settings).map(|report| BatchReport { narrowed: true, ..report })
 }
 
-/// Fires the first due schedule alone. It is claimed by the surrounding transaction, so it
-/// stays locked (ours) when the fire's subtransaction rolls back.
+/// Fires the first due schedule alone. Its claim is committed into the surrounding
+/// transaction, so it stays locked (ours) when the fire's subtransaction rolls back.
 fn fire_one_or_blame_it(settings: &PassSettings) -> Result<BatchReport, Hold> {
-    let Some(row) = claim_due_rows(settings.now, 1, None).pop() else {
+    let claimed = in_subtransaction(|| claim_due_rows(settings.now, 1, None)).map_err(Hold::Failed)?;
+    let Some(row) = claimed.into_iter().next() else {
         return Ok(BatchReport::default());
     };
     let suspect = row.clone();
