@@ -10,18 +10,39 @@ use pgrx::pg_sys;
 
 use crate::store;
 
+/// How long the worker waits for a lock before its pass fails (and is retried after a
+/// backoff). SIGTERM only sets a flag, which a lock wait does not see: without a timeout a DBA's
+/// `LOCK TABLE` would make the worker deaf to `pg_terminate_backend` until the lock is released.
+const LOCK_TIMEOUT: &std::ffi::CStr = c"5s";
+
 /// Attaches the signal handlers and connects to `database` as the bootstrap superuser, with
-/// `search_path = pg_catalog, pg_temp` for everything the worker runs.
+/// `search_path = pg_catalog, pg_temp` and a lock timeout for everything the worker runs. Both
+/// override any `ALTER DATABASE` or `ALTER ROLE` setting.
 pub fn connect(database: &str) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     BackgroundWorker::connect_worker_to_spi(Some(database), None);
+    for (name, value) in [(c"search_path", c"pg_catalog, pg_temp"), (c"lock_timeout", LOCK_TIMEOUT)] {
+        unsafe {
+            pg_sys::SetConfigOption(
+                name.as_ptr(),
+                value.as_ptr(),
+                pg_sys::GucContext::PGC_SUSET,
+                pg_sys::GucSource::PGC_S_OVERRIDE,
+            );
+        }
+    }
+}
+
+/// Sleeps until the latch is set (a signal, a wake-up from a committing backend) or `timeout`
+/// passes. If the postmaster dies meanwhile the process exits at once, writing nothing: the
+/// server is going down (`WL_EXIT_ON_PM_DEATH`).
+pub fn wait(timeout: Duration) {
+    let events = (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32;
+    let millis = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
     unsafe {
-        pg_sys::SetConfigOption(
-            c"search_path".as_ptr(),
-            c"pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_SUSET,
-            pg_sys::GucSource::PGC_S_OVERRIDE,
-        );
+        pg_sys::WaitLatch(pg_sys::MyLatch, events, millis, pg_sys::PG_WAIT_EXTENSION);
+        pg_sys::ResetLatch(pg_sys::MyLatch);
+        pg_sys::check_for_interrupts!();
     }
 }
 

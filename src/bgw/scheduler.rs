@@ -92,7 +92,11 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
         }
         common::report_stats(sleep);
         common::report_activity(false, c"waiting for the next due schedule");
-        if stop_requested() || !BackgroundWorker::wait_latch(Some(sleep)) {
+        if stop_requested() {
+            break;
+        }
+        common::wait(sleep);
+        if stop_requested() {
             break;
         }
     }

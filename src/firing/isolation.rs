@@ -33,6 +33,11 @@ pub fn run_isolated(settings: &PassSettings) -> Result<BatchReport, Hold> {
         Ok(report) => return Ok(report),
         Err(failure) => failure,
     };
+    // A failure no row can cause (a lock timeout, a full disk) would fail every smaller batch
+    // too: hold off at once instead of retrying.
+    if !blames_the_row(&first.sqlstate) {
+        return Err(Hold::Failed(first));
+    }
     pgrx::warning!(
         "workflow_scheduler: a due pass of up to {} schedules failed and was rolled back: {first}; retrying in smaller batches",
         settings.batch_size

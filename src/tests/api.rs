@@ -105,6 +105,33 @@ mod tests {
         assert_eq!(result_text.as_deref(), Some("SUCCESS"));
     }
 
+    /// Numbers in context_data pass through exactly as jsonb stores them, into the schedule
+    /// and into the trigger data of a fire: no round trip through f64.
+    #[pg_test]
+    fn context_data_numbers_are_kept_exactly() {
+        let context =
+            r#"{"big": 12345678901234567890123, "fine": 0.1000000000000000055511151231257827, "huge": 1e400}"#;
+        let added = add_with_context(r#"{"schedule_type": "interval", "interval_seconds": 60}"#, context);
+        let id = added["schedule_id"].as_str().unwrap();
+        Spi::run_with_args(
+            "UPDATE workflow_scheduler.workflow_schedules SET next_execution_at = now() - interval '1 second'
+              WHERE schedule_id = $1::uuid",
+            &[id.into()],
+        )
+        .unwrap();
+        Spi::run("SELECT count(*) FROM workflow_scheduler.schedule_check_due()").unwrap();
+        let exact: bool = Spi::get_one_with_args(
+            "SELECT s.context_data = $2::jsonb AND e.trigger_data @> $2::jsonb
+               FROM workflow_scheduler.workflow_schedules s
+               JOIN workflow_scheduler.workflow_schedule_executions e USING (schedule_id)
+              WHERE s.schedule_id = $1::uuid",
+            &[id.into(), context.into()],
+        )
+        .unwrap()
+        .unwrap();
+        assert!(exact, "stored {}", added["context_data"]);
+    }
+
     #[pg_test]
     fn get_returns_the_same_shape() {
         let added = add(r#"{"schedule_type": "interval", "interval_seconds": 3600}"#);

@@ -1,5 +1,6 @@
 //! Faults inside a pass: one schedule whose fire always fails must not stop the others, nor
-//! restart the worker.
+//! restart the worker; a failure no schedule is to blame for holds firing back; a lock held by
+//! someone else never makes the worker deaf to `pg_terminate_backend`.
 
 use std::time::Duration;
 
@@ -119,4 +120,31 @@ fn a_failure_that_is_no_schedules_fault_holds_firing_back_and_deactivates_nothin
     let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(10));
     assert_eq!(fires.len(), 1, "once the fault is gone, the schedule fires (within grace)");
     assert_eq!(worker_pid(&mut client), Some(pid), "the worker was not restarted");
+}
+
+#[test]
+fn a_worker_waiting_for_a_table_lock_still_stops_when_terminated() {
+    let mut client = connect();
+    let pid = worker_pid(&mut client).expect("the worker runs");
+    let workflow = new_workflow(&mut client);
+    let at = in_seconds(&mut client, 0.5);
+    add(&mut client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
+    // A DBA's lock: the worker's next pass waits for it.
+    let mut dba = connect();
+    let mut lock = dba.transaction().unwrap();
+    lock.batch_execute("LOCK TABLE workflow_scheduler.workflow_schedules IN ACCESS EXCLUSIVE MODE").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    client.execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
+
+    let gone = |client: &mut postgres::Client| -> bool {
+        client.query_opt("SELECT 1 FROM pg_stat_activity WHERE pid = $1", &[&pid]).unwrap().is_none()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(12);
+    while !gone(&mut client) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let exited_under_the_lock = gone(&mut client);
+    lock.rollback().unwrap();
+    assert!(exited_under_the_lock, "the worker gave up the lock wait (lock_timeout) and stopped");
+    remove_workflow(&mut client, &workflow);
 }
