@@ -1,6 +1,7 @@
 //! Faults inside a pass: one schedule whose fire always fails must not stop the others, nor
 //! restart the worker; a failure no schedule is to blame for holds firing back; a lock held by
-//! someone else never makes the worker deaf to `pg_terminate_backend`.
+//! someone else never makes the worker deaf to `pg_terminate_backend`; `kill -9` of the worker
+//! and repeated terminations during a burst still fire every occurrence exactly once.
 
 use std::time::Duration;
 
@@ -147,4 +148,121 @@ fn a_worker_waiting_for_a_table_lock_still_stops_when_terminated() {
     lock.rollback().unwrap();
     assert!(exited_under_the_lock, "the worker gave up the lock wait (lock_timeout) and stopped");
     remove_workflow(&mut client, &workflow);
+}
+
+/// Adds `n` one-time schedules of `workflow`, all due `seconds` from now.
+fn add_burst(client: &mut postgres::Client, workflow: &str, n: i32, seconds: f64) {
+    let at = in_seconds(client, seconds);
+    client
+        .execute(
+            "SELECT workflow_scheduler.schedule_add($1::text::uuid,
+                 jsonb_build_object('schedule_type', 'one_time', 'scheduled_time', $2::text), 1, 1)
+               FROM generate_series(1, $3::int)",
+            &[&workflow, &at, &n],
+        )
+        .unwrap();
+}
+
+/// Connects again, for as long as the server takes to come back (crash recovery).
+fn reconnect() -> postgres::Client {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        match config(&database(), "postgres").connect(postgres::NoTls) {
+            Ok(client) => return client,
+            Err(err) if std::time::Instant::now() < deadline => {
+                let _ = err;
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(err) => panic!("the server did not come back: {err}"),
+        }
+    }
+}
+
+/// Waits until every schedule of `workflow` has fired, then checks each occurrence was
+/// recorded exactly once and counted once.
+fn assert_fired_exactly_once(client: &mut postgres::Client, workflow: &str, n: i64) {
+    let executions = |client: &mut postgres::Client| -> (i64, i64) {
+        let row = client
+            .query_one(
+                "SELECT count(*), count(DISTINCT schedule_id) FROM workflow_scheduler.workflow_schedule_executions
+                  WHERE workflow_id = $1::text::uuid AND status = 'triggered'",
+                &[&workflow],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while executions(client).1 < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(executions(client), (n, n), "one execution per schedule, none twice");
+    let counted: i64 = client
+        .query_one(
+            "SELECT count(*) FROM workflow_scheduler.workflow_schedules
+              WHERE workflow_id = $1::text::uuid AND execution_count = 1 AND NOT is_active",
+            &[&workflow],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(counted, n, "each schedule counted its one fire and finished");
+}
+
+/// Waits for the first executions of `workflow` to commit: the burst is under way.
+fn wait_for_first_fires(client: &mut postgres::Client, workflow: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        let fired: i64 = client
+            .query_one(
+                "SELECT count(*) FROM workflow_scheduler.workflow_schedule_executions WHERE workflow_id = $1::text::uuid",
+                &[&workflow],
+            )
+            .unwrap()
+            .get(0);
+        if fired > 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    panic!("the burst never started");
+}
+
+#[test]
+fn kill_9_of_the_worker_during_a_burst_fires_every_occurrence_exactly_once() {
+    const N: i32 = 5000;
+    let mut client = connect();
+    let workflow = new_workflow(&mut client);
+    add_burst(&mut client, &workflow, N, 2.0);
+    wait_for_first_fires(&mut client, &workflow);
+    let pid = worker_pid(&mut client).expect("the worker runs");
+    // SIGKILL: the postmaster treats it as a crash, ends every backend and recovers.
+    let killed = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    assert!(killed.success());
+    drop(client);
+
+    let mut client = reconnect();
+    assert_fired_exactly_once(&mut client, &workflow, N as i64);
+}
+
+#[test]
+fn repeated_terminations_during_a_burst_fire_every_occurrence_exactly_once() {
+    const N: i32 = 5000;
+    let mut client = connect();
+    let workflow = new_workflow(&mut client);
+    add_burst(&mut client, &workflow, N, 2.0);
+    wait_for_first_fires(&mut client, &workflow);
+    let mut last = None;
+    for _ in 0..3 {
+        // Each time the worker is back (a new pid), terminate it again.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let pid = loop {
+            match worker_pid(&mut client) {
+                Some(pid) if Some(pid) != last => break pid,
+                _ if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                _ => panic!("the worker did not come back"),
+            }
+        };
+        client.execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
+        last = Some(pid);
+    }
+    assert_fired_exactly_once(&mut client, &workflow, N as i64);
 }
