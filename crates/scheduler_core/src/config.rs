@@ -21,6 +21,11 @@ pub const CONFIG_KEYS: [&str; 6] =
 pub const RESERVED_TRIGGER_KEYS: [&str; 7] =
     ["schedule_id", "execution_id", "triggered_at", "workflow_id", "scheduled_for", "community_id", "truncated"];
 
+/// The largest `context_data`, in bytes of compact JSON text. Why a limit: it is copied into
+/// the trigger data of every execution row and read back by every due pass that claims the
+/// schedule, so its size multiplies; 64 KiB is far beyond any context a workflow needs.
+pub const MAX_CONTEXT_DATA_BYTES: usize = 65_536;
+
 /// The type-specific keys, and the schedule type each belongs to.
 const TYPE_KEYS: [(&str, ScheduleKind); 3] = [
     ("cron_expression", ScheduleKind::Cron),
@@ -141,7 +146,8 @@ pub fn validate_config(
     Ok(validated)
 }
 
-/// Validates `context_data`: a JSON object that uses none of [`RESERVED_TRIGGER_KEYS`].
+/// Validates `context_data`: a JSON object that uses none of [`RESERVED_TRIGGER_KEYS`] and is
+/// at most [`MAX_CONTEXT_DATA_BYTES`] long as compact JSON.
 pub fn validate_context_data(ctx: &Value) -> Result<(), ScheduleError> {
     let object = ctx
         .as_object()
@@ -152,7 +158,31 @@ pub fn validate_context_data(ctx: &Value) -> Result<(), ScheduleError> {
             RESERVED_TRIGGER_KEYS.join(", ")
         )));
     }
+    let bytes = json_length(ctx);
+    if bytes > MAX_CONTEXT_DATA_BYTES {
+        return Err(invalid(format!(
+            "context_data is {bytes} bytes as JSON; at most {MAX_CONTEXT_DATA_BYTES} are allowed"
+        )));
+    }
     Ok(())
+}
+
+/// The length of `value` as compact JSON text, counted without building the text.
+fn json_length(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing a `Value` to a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }
 
 /// Parses an ISO 8601 `scheduled_time`.
@@ -285,4 +315,31 @@ fn json_type(value: &Value) -> &'static str {
 
 fn invalid(what: String) -> ScheduleError {
     ScheduleError::InvalidConfig(what)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn context_data_size_is_limited() {
+        // {"k":"xxx..."} is 8 bytes plus the string.
+        let of_length = |n: usize| json!({ "k": "x".repeat(n - 8) });
+        assert_eq!(json_length(&of_length(100)), 100);
+        assert_eq!(json_length(&of_length(100)), of_length(100).to_string().len());
+        assert!(validate_context_data(&of_length(MAX_CONTEXT_DATA_BYTES)).is_ok());
+        assert_eq!(
+            validate_context_data(&of_length(MAX_CONTEXT_DATA_BYTES + 1)).unwrap_err().to_string(),
+            "Invalid schedule configuration: context_data is 65537 bytes as JSON; at most 65536 are allowed"
+        );
+        // Escapes and nesting count as written.
+        let nested = json!({ "a": [{ "b": "\"".repeat(40_000) }] });
+        let err = validate_context_data(&nested).unwrap_err().to_string();
+        assert!(err.starts_with("Invalid schedule configuration: context_data is 80016 bytes"), "{err}");
+        // The other checks still come first.
+        assert!(validate_context_data(&json!([1])).unwrap_err().to_string().contains("must be a JSON object"));
+        assert!(validate_context_data(&json!({})).is_ok());
+    }
 }

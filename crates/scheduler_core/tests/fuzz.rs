@@ -87,7 +87,8 @@ fn cron_target(input: &[u8], rng: &mut Lcg) {
     let Ok(schedule) = CronSchedule::parse(&text) else {
         return;
     };
-    let zone = parse_timezone(*rng.pick(&["UTC", "Europe/Berlin", "Australia/Lord_Howe", "Pacific/Apia"])).unwrap();
+    const ZONES: [&str; 4] = ["UTC", "Europe/Berlin", "Australia/Lord_Howe", "Pacific/Apia"];
+    let zone = parse_timezone(ZONES[rng.below(ZONES.len())]).unwrap();
     let base: DateTime<Utc> = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let after = base + Duration::minutes(rng.below(4 * 365 * 1440) as i64);
     if let Some(next) = schedule.next_after(after, zone) {
@@ -102,7 +103,10 @@ fn random_value(rng: &mut Lcg, depth: usize) -> Value {
         2 => json!(rng.next() as i64 - (1 << 30)),
         3 => json!(*rng.pick(&["cron", "interval", "one_time", "weekly", "", "UTC", "Mars/Olympus"])),
         4 => json!(String::from_utf8_lossy(&random_bytes(rng))),
-        5 => serde_json::from_str(*rng.pick(&["1e400", "-0", "12345678901234567890123", "0.1"])).unwrap(),
+        5 => {
+            const NUMBERS: [&str; 4] = ["1e400", "-0", "12345678901234567890123", "0.1"];
+            serde_json::from_str(NUMBERS[rng.below(NUMBERS.len())]).unwrap()
+        }
         6 => Value::Array((0..rng.below(4)).map(|_| random_value(rng, depth + 1)).collect()),
         _ => Value::Object(random_object(rng, depth + 1)),
     }

@@ -11,6 +11,12 @@ use crate::time::recurrence::Recurrence;
 
 /// Upper bound on the coalesced count of a cron schedule; see
 /// [`Recurrence::occurrences_in`]. Interval and one-time counts are exact.
+///
+/// The cap no longer protects the CPU: cron counts are arithmetic on whole local days and walk
+/// only the hour or so around a DST change, so their cost grows with the days missed, not with
+/// the occurrences (a week of `* * * * *` is microseconds). It stays at 10,000 because that is
+/// the documented answer ("counting of coalesced cron occurrences stops at 10,000"); raising it
+/// would only change how far an exact count reaches.
 pub const COALESCE_COUNT_CAP: u64 = 10_000;
 
 /// Fire for `scheduled_for`, or record it as missed.

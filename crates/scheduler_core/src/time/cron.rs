@@ -14,7 +14,7 @@
 //!   (Pacific/Apia skipped 2011-12-30 entirely), where croner reports an error instead of
 //!   the first instant after the gap.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use croner::errors::CronError;
 use croner::parser::{CronParser, Seconds, Year};
@@ -36,9 +36,17 @@ pub struct CronSchedule {
     cron: Cron,
     fixed_time: bool,
     matches_some_day: bool,
+    /// The minute and hour fields as bit sets (bit n = value n), for counting occurrences by
+    /// arithmetic; `None` if the seconds field were anything but `0` (the parser rules it out).
+    clock_sets: Option<(u64, u32)>,
 }
 
 impl CronSchedule {
+    /// The longest expression accepted, in bytes after trimming. Why a limit: parsing costs
+    /// time in proportion to the text, the parse cache keeps the text (twice, plus croner's
+    /// copy), and error messages quote it; any real expression is far shorter.
+    pub const MAX_EXPRESSION_BYTES: usize = 1024;
+
     /// Parses a 5-field cron expression or one of the macros `@yearly`, `@annually`,
     /// `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly` (any case).
     ///
@@ -48,6 +56,13 @@ impl CronSchedule {
         let trimmed = expr.trim();
         if trimmed.is_empty() {
             return Err(ScheduleError::InvalidCron("expression is empty".to_string()));
+        }
+        if trimmed.len() > Self::MAX_EXPRESSION_BYTES {
+            return Err(ScheduleError::InvalidCron(format!(
+                "expression is {} bytes long; at most {} are allowed",
+                trimmed.len(),
+                Self::MAX_EXPRESSION_BYTES
+            )));
         }
         let expanded = expand_macro(trimmed)?;
         let fields: Vec<&str> = expanded.split_whitespace().collect();
@@ -63,7 +78,8 @@ impl CronSchedule {
             parser().parse(&translated.join(" ")).map_err(|err| explain_croner_error(&fields, &translated, &err))?;
         let fixed_time = cron.determine_job_type() == JobType::FixedTime;
         let matches_some_day = matches_some_calendar_day(&cron.pattern);
-        Ok(CronSchedule { expression: trimmed.to_string(), cron, fixed_time, matches_some_day })
+        let clock_sets = clock_sets(&cron.pattern);
+        Ok(CronSchedule { expression: trimmed.to_string(), cron, fixed_time, matches_some_day, clock_sets })
     }
 
     /// The expression as given (trimmed).
@@ -148,6 +164,36 @@ impl CronSchedule {
         let wall = wall.ok()?;
         let in_gap = matches!(tz.from_local_datetime(&wall), LocalResult::None);
         (self.fixed_time && in_gap).then_some(wall)
+    }
+
+    /// Approximate bytes this parse holds: the struct itself, the expression as given and as
+    /// handed to croner, and croner's per-field bit vectors (one byte per value up to the
+    /// field's maximum; the year field alone spans 1-5000, about 5 KB).
+    pub(crate) fn approx_bytes(&self) -> usize {
+        let p = &self.cron.pattern;
+        let fields = [&p.seconds, &p.minutes, &p.hours, &p.days, &p.months, &p.days_of_week, &p.years];
+        let bit_vectors: usize = fields.iter().map(|field| usize::from(field.max) + 1).sum();
+        std::mem::size_of::<CronSchedule>() + self.expression.len() + p.as_str().len() + bit_vectors
+    }
+
+    /// See the `clock_sets` field.
+    pub(crate) fn clock_sets(&self) -> Option<(u64, u32)> {
+        self.clock_sets
+    }
+
+    /// Whether the month field matches `month` (1-12).
+    pub(crate) fn month_matches(&self, month: u32) -> bool {
+        self.cron.pattern.month_match(month).unwrap_or(false)
+    }
+
+    /// Whether a local date matches the day-of-month, month, day-of-week (and croner's year)
+    /// fields: exactly the date part of croner's own match test.
+    pub(crate) fn day_matches(&self, date: NaiveDate) -> bool {
+        let weekday = Weekday::from_days_from_sunday(date.weekday().num_days_from_sunday());
+        let pattern = &self.cron.pattern;
+        pattern.month_match(date.month()).unwrap_or(false)
+            && pattern.day_match(date.year(), date.month(), date.day(), weekday).unwrap_or(false)
+            && pattern.year_match(date.year()).unwrap_or(false)
     }
 
     fn date_matches(&self, local: &NaiveDateTime) -> bool {
@@ -276,6 +322,17 @@ fn croner_detail(err: &CronError) -> String {
     }
 }
 
+/// The minute and hour sets of `pattern` as bit sets, or `None` unless the seconds field is
+/// exactly `0` (every occurrence then falls on a whole local minute).
+fn clock_sets(pattern: &CronPattern) -> Option<(u64, u32)> {
+    if pattern.seconds.values() != [0] {
+        return None;
+    }
+    let minutes = pattern.minutes.values().iter().fold(0u64, |set, &m| set | 1 << m);
+    let hours = pattern.hours.values().iter().fold(0u32, |set, &h| set | 1 << h);
+    Some((minutes, hours))
+}
+
 /// Whether any calendar day can ever match the day-of-month, month and day-of-week fields.
 ///
 /// A day's match depends only on its month, the month's length and the weekday of the 1st,
@@ -350,6 +407,19 @@ mod tests {
         assert!(err("0 0 0 * * * 2024").contains("got 7; seconds and year fields"));
         assert!(err("* * * *").ends_with("got 4"));
         assert_eq!(err("   "), "Invalid cron expression: expression is empty");
+    }
+
+    #[test]
+    fn length_is_limited_after_trimming() {
+        // "00,0,...,0 * * * *": a valid expression of exactly the limit, then one byte more.
+        let exact = format!("00{} * * * *", ",0".repeat(507));
+        assert_eq!(exact.len(), CronSchedule::MAX_EXPRESSION_BYTES);
+        assert!(CronSchedule::parse(&exact).is_ok());
+        // Whitespace around does not count.
+        assert!(CronSchedule::parse(&format!("{}{exact}\n\t", " ".repeat(5000))).is_ok());
+        let long = format!("0{exact}");
+        assert_eq!(err(&long), "Invalid cron expression: expression is 1025 bytes long; at most 1024 are allowed");
+        assert!(err(&"x".repeat(1 << 20)).ends_with("expression is 1048576 bytes long; at most 1024 are allowed"));
     }
 
     #[test]
