@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use pgrx::{JsonB, Uuid};
+use serde_json::{Map, Value};
 
 use scheduler_core::{notify_payload, plan_broken, plan_due, AuditEvent, DueSchedule, FirePlan, PayloadMode};
 
@@ -97,7 +98,12 @@ pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchRepo
     for row in rows {
         let ids = text_ids(&row);
         let due = due_schedule(&row, &ids);
-        match recurrence_of(&row.recurrence_columns()) {
+        let readable = row
+            .context_data
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|_| recurrence_of(&row.recurrence_columns()).map_err(|err| err.to_string()));
+        match readable {
             Ok(recurrence) => {
                 let execution_id = Uuid::from_bytes(*uuid::Uuid::new_v4().as_bytes());
                 let plan = plan_due(&due, &recurrence, &execution_id.to_string(), now, settings.grace);
@@ -105,7 +111,7 @@ pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchRepo
                 planned.push(Planned { row, execution_id, plan, payload });
             }
             Err(err) => {
-                push_event(&mut audit_rows, plan_broken(&due, &err.to_string()));
+                push_event(&mut audit_rows, plan_broken(&due, &err));
                 push_advance(&mut advances, row.id, None, None);
                 report.broken += 1;
             }
@@ -184,6 +190,9 @@ fn text_ids(row: &ClaimedRow) -> (String, String) {
     (row.schedule_id.to_string(), row.workflow_id.to_string())
 }
 
+/// The context of a row whose `context_data` cannot be read (it is deactivated, not fired).
+static NO_CONTEXT: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
 /// What the firing rules need to know about a claimed row.
 fn due_schedule<'a>(row: &'a ClaimedRow, (schedule_id, workflow_id): &'a (String, String)) -> DueSchedule<'a> {
     DueSchedule {
@@ -193,6 +202,6 @@ fn due_schedule<'a>(row: &'a ClaimedRow, (schedule_id, workflow_id): &'a (String
         next_execution_at: row.next_execution_at,
         max_executions: row.max_executions,
         execution_count: row.execution_count,
-        context_data: &row.context_data,
+        context_data: row.context_data.as_ref().unwrap_or(&NO_CONTEXT),
     }
 }

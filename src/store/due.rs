@@ -30,7 +30,9 @@ pub struct ClaimedRow {
     pub next_execution_at: DateTime<Utc>,
     pub max_executions: Option<i32>,
     pub execution_count: i32,
-    pub context_data: Map<String, Value>,
+    /// The schedule's `context_data`, or why it cannot be read (nesting beyond what the JSON
+    /// parser accepts): such a row is deactivated as broken, the others fire.
+    pub context_data: Result<Map<String, Value>, String>,
     pub community_id: Option<i64>,
 }
 
@@ -55,7 +57,7 @@ pub fn claim_due_rows(now: DateTime<Utc>, limit: i64, owners: Option<Vec<String>
         let table = client.update(
             "SELECT id, schedule_id, workflow_id, schedule_type, cron_expression, interval_seconds,
                     scheduled_time, timezone, anchor_at, next_execution_at, max_executions,
-                    execution_count, context_data, community_id
+                    execution_count, context_data::text, community_id
                FROM workflow_scheduler.workflow_schedules
               WHERE is_active AND next_execution_at OPERATOR(pg_catalog.<=) $1
                 AND ($3::pg_catalog.text[] IS NULL OR owner_role::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3))
@@ -67,9 +69,12 @@ pub fn claim_due_rows(now: DateTime<Utc>, limit: i64, owners: Option<Vec<String>
         )?;
         let mut rows = Vec::with_capacity(table.len());
         for row in table {
-            let context_data = match row.get::<JsonB>(13)? {
-                Some(JsonB(Value::Object(map))) => map,
-                _ => Map::new(),
+            // Read as text and parsed here, so that a value the parser refuses is this row's
+            // problem, not an ERROR that fails the whole batch.
+            let context_data = match serde_json::from_str::<Value>(&required::<String>(row.get(13)?)) {
+                Ok(Value::Object(map)) => Ok(map),
+                Ok(_) => Ok(Map::new()),
+                Err(err) => Err(format!("context_data cannot be read: {err}")),
             };
             rows.push(ClaimedRow {
                 id: required(row.get(1)?),

@@ -172,4 +172,32 @@ mod tests {
             "no second execution row"
         );
     }
+
+    /// A row whose context_data the JSON parser refuses (nesting deeper than it accepts; only
+    /// a direct write can store one) is deactivated as broken; the others fire. In 0.1.0 it
+    /// failed every pass.
+    #[pg_test]
+    fn a_row_with_unreadable_context_data_is_deactivated_and_the_others_fire() {
+        let broken = id_of(&add(r#"{"schedule_type": "interval", "interval_seconds": 60}"#));
+        let healthy = id_of(&add(r#"{"schedule_type": "interval", "interval_seconds": 60}"#));
+        Spi::run_with_args(
+            "UPDATE workflow_scheduler.workflow_schedules
+                SET context_data = ('{\"deep\": ' || repeat('[', 200) || repeat(']', 200) || '}')::jsonb
+              WHERE schedule_id = $1::uuid",
+            &[broken.as_str().into()],
+        )
+        .unwrap();
+        due_since(&broken, "1 second");
+        due_since(&healthy, "1 second");
+        let fired: Vec<String> = fired_now().into_iter().map(|(schedule, _)| schedule).collect();
+        assert_eq!(fired, [healthy]);
+        let error: Option<String> = Spi::get_one_with_args(
+            "SELECT a.details->>'error' FROM workflow_scheduler.workflow_schedules s
+               JOIN workflow_scheduler.audit_log a USING (schedule_id)
+              WHERE s.schedule_id = $1::uuid AND NOT s.is_active AND a.action = 'scheduler_job_error'",
+            &[broken.as_str().into()],
+        )
+        .unwrap();
+        assert!(error.is_some_and(|e| e.starts_with("context_data cannot be read")));
+    }
 }
