@@ -12,6 +12,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use scheduler_core::{parse_timezone, CronSchedule, Recurrence};
 
+mod common;
+use common::{transitions, Lcg};
+
 const ZONES: [&str; 10] = [
     "Europe/Berlin",
     "America/New_York",
@@ -24,41 +27,6 @@ const ZONES: [&str; 10] = [
     "Antarctica/Troll", // two-hour change
     "Asia/Kathmandu",   // +05:45, no change
 ];
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
-
-/// The instants in 2024-2025 where `tz` changes its UTC offset (to the minute).
-fn transitions(tz: Tz) -> Vec<DateTime<Utc>> {
-    let offset = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local() - t.naive_utc();
-    let mut found = Vec::new();
-    let mut t = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
-    let end = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    while t < end {
-        let next = t + Duration::hours(1);
-        if offset(t) != offset(next) {
-            let mut m = t;
-            while offset(m) == offset(t) {
-                m += Duration::minutes(1);
-            }
-            found.push(m);
-        }
-        t = next;
-    }
-    found
-}
 
 /// One field of a random expression: `*` often (so expressions fire often enough to count
 /// many occurrences), else a value, range, step, wrap-around range or list.
@@ -86,19 +54,19 @@ fn gen_expression(rng: &mut Lcg) -> String {
     };
     let dom = match rng.below(10) {
         0..=5 => "*".to_string(),
-        6 => rng.pick(&["L", "LW", "$", "15W", "1W", "?"]).to_string(),
+        6 => rng.choose(&["L", "LW", "$", "15W", "1W", "?"]).to_string(),
         7 => format!("{}-{}", 1 + rng.below(31), 1 + rng.below(31)),
         8 => format!("*/{}", 2 + rng.below(10)),
         _ => format!("{},{}", 1 + rng.below(31), 1 + rng.below(31)),
     };
     let month = match rng.below(6) {
         0..=3 => "*".to_string(),
-        4 => rng.pick(&["JAN-MAR", "oct,nov", "3-10", "11-2", "*/2", "mar,apr,oct,nov"]).to_string(),
+        4 => rng.choose(&["JAN-MAR", "oct,nov", "3-10", "11-2", "*/2", "mar,apr,oct,nov"]).to_string(),
         _ => (1 + rng.below(12)).to_string(),
     };
     let dow = match rng.below(10) {
         0..=5 => "*".to_string(),
-        6 => rng.pick(&["MON-FRI", "SAT,SUN", "5-1", "0", "7", "?", "FRI-SUN"]).to_string(),
+        6 => rng.choose(&["MON-FRI", "SAT,SUN", "5-1", "0", "7", "?", "FRI-SUN"]).to_string(),
         7 => format!("{}L", rng.below(7)),
         8 => format!("{}#{}", rng.below(7), 1 + rng.below(5)),
         _ => format!("{}-{}", rng.below(7), rng.below(7)),

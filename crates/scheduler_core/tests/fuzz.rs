@@ -14,21 +14,8 @@ use serde_json::{json, Map, Value};
 
 use scheduler_core::{parse_timezone, validate_config, validate_context_data, CronSchedule};
 
-/// A small deterministic generator (fixed seed: a failure reproduces).
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+mod common;
+use common::Lcg;
 
 fn inputs(default: usize) -> usize {
     std::env::var("WS_FUZZ_INPUTS").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -54,20 +41,20 @@ const ALPHABET: &[u8] = b"0123456789*/-,#LW?$+ @ JANFEBMARSUNMONfri\t\n\\\"'%\x0
 
 /// One of the valid seed expressions with a few random edits.
 fn mutate(rng: &mut Lcg) -> Vec<u8> {
-    let mut bytes = SEEDS[rng.below(SEEDS.len())].as_bytes().to_vec();
-    for _ in 0..1 + rng.below(4) {
-        let at = rng.below(bytes.len() + 1);
-        match rng.below(4) {
-            0 => bytes.insert(at, *rng.pick(ALPHABET)),
+    let mut bytes = SEEDS[rng.index(SEEDS.len())].as_bytes().to_vec();
+    for _ in 0..1 + rng.index(4) {
+        let at = rng.index(bytes.len() + 1);
+        match rng.index(4) {
+            0 => bytes.insert(at, rng.choose(ALPHABET)),
             1 if at < bytes.len() => {
                 bytes.remove(at);
             }
-            2 if at < bytes.len() => bytes[at] = *rng.pick(ALPHABET),
+            2 if at < bytes.len() => bytes[at] = rng.choose(ALPHABET),
             _ => {
                 // Repeat a slice: long lists, long ranges.
-                let end = (at + 1 + rng.below(6)).min(bytes.len());
+                let end = (at + 1 + rng.index(6)).min(bytes.len());
                 let piece = bytes[at.min(end)..end].to_vec();
-                for _ in 0..rng.below(20) {
+                for _ in 0..rng.index(20) {
                     bytes.splice(at..at, piece.iter().copied());
                 }
             }
@@ -77,7 +64,7 @@ fn mutate(rng: &mut Lcg) -> Vec<u8> {
 }
 
 fn random_bytes(rng: &mut Lcg) -> Vec<u8> {
-    (0..rng.below(40)).map(|_| if rng.below(2) == 0 { *rng.pick(ALPHABET) } else { rng.next() as u8 }).collect()
+    (0..rng.index(40)).map(|_| if rng.index(2) == 0 { rng.choose(ALPHABET) } else { rng.next() as u8 }).collect()
 }
 
 /// Parses and, when that succeeds, asks for the next time after a random instant in a random
@@ -88,26 +75,26 @@ fn cron_target(input: &[u8], rng: &mut Lcg) {
         return;
     };
     const ZONES: [&str; 4] = ["UTC", "Europe/Berlin", "Australia/Lord_Howe", "Pacific/Apia"];
-    let zone = parse_timezone(ZONES[rng.below(ZONES.len())]).unwrap();
+    let zone = parse_timezone(ZONES[rng.index(ZONES.len())]).unwrap();
     let base: DateTime<Utc> = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
-    let after = base + Duration::minutes(rng.below(4 * 365 * 1440) as i64);
+    let after = base + Duration::minutes(rng.index(4 * 365 * 1440) as i64);
     if let Some(next) = schedule.next_after(after, zone) {
         assert!(next > after, "{text:?}: next {next} is not after {after}");
     }
 }
 
 fn random_value(rng: &mut Lcg, depth: usize) -> Value {
-    match rng.below(if depth > 3 { 6 } else { 8 }) {
+    match rng.index(if depth > 3 { 6 } else { 8 }) {
         0 => Value::Null,
-        1 => json!(rng.below(2) == 0),
+        1 => json!(rng.index(2) == 0),
         2 => json!(rng.next() as i64 - (1 << 30)),
-        3 => json!(*rng.pick(&["cron", "interval", "one_time", "weekly", "", "UTC", "Mars/Olympus"])),
+        3 => json!(rng.choose(&["cron", "interval", "one_time", "weekly", "", "UTC", "Mars/Olympus"])),
         4 => json!(String::from_utf8_lossy(&random_bytes(rng))),
         5 => {
             const NUMBERS: [&str; 4] = ["1e400", "-0", "12345678901234567890123", "0.1"];
-            serde_json::from_str(NUMBERS[rng.below(NUMBERS.len())]).unwrap()
+            serde_json::from_str(NUMBERS[rng.index(NUMBERS.len())]).unwrap()
         }
-        6 => Value::Array((0..rng.below(4)).map(|_| random_value(rng, depth + 1)).collect()),
+        6 => Value::Array((0..rng.index(4)).map(|_| random_value(rng, depth + 1)).collect()),
         _ => Value::Object(random_object(rng, depth + 1)),
     }
 }
@@ -127,15 +114,15 @@ fn random_object(rng: &mut Lcg, depth: usize) -> Map<String, Value> {
         "",
         "nested",
     ];
-    (0..rng.below(6))
+    (0..rng.index(6))
         .map(|_| {
-            let key = *rng.pick(&KEYS);
+            let key = rng.choose(&KEYS);
             let value = match key {
-                "cron_expression" if rng.below(2) == 0 => {
+                "cron_expression" if rng.index(2) == 0 => {
                     json!(String::from_utf8_lossy(&mutate(rng)))
                 }
-                "scheduled_time" if rng.below(2) == 0 => {
-                    json!(*rng.pick(&[
+                "scheduled_time" if rng.index(2) == 0 => {
+                    json!(rng.choose(&[
                         "2030-01-01T00:00:00",
                         "2024-03-31T02:30",
                         "2030-13-01",
@@ -173,7 +160,7 @@ fn the_config_validators_never_panic() {
     let now = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
     for _ in 0..inputs(100_000) {
         let config =
-            if rng.below(5) == 0 { random_value(&mut rng, 0) } else { Value::Object(random_object(&mut rng, 0)) };
+            if rng.index(5) == 0 { random_value(&mut rng, 0) } else { Value::Object(random_object(&mut rng, 0)) };
         if let Ok(valid) = validate_config(&config, "UTC", now) {
             assert!(valid.interval_seconds.is_none_or(|s| s >= 1), "{config}");
             assert!(valid.max_executions.is_none_or(|m| m >= 1), "{config}");

@@ -15,6 +15,9 @@ use croner::parser::{CronParser, Seconds, Year};
 use croner::{Cron, Weekday};
 use scheduler_core::{parse_timezone, CronSchedule};
 
+mod common;
+use common::{transitions, Lcg};
+
 const ZONES: [&str; 9] = [
     "UTC",
     "Europe/Berlin",
@@ -41,38 +44,6 @@ const EXPRESSIONS: [&str; 12] = [
     "5 4 * * SUN",
     "0 2 * * *",
 ];
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// The instants in 2024-2025 where `tz` changes its UTC offset (to the minute).
-fn transitions(tz: Tz) -> Vec<DateTime<Utc>> {
-    let offset = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local() - t.naive_utc();
-    let mut found = Vec::new();
-    let mut t = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
-    let end = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    while t < end {
-        let next = t + Duration::hours(1);
-        if offset(t) != offset(next) {
-            let mut m = t;
-            while offset(m) == offset(t) {
-                m += Duration::minutes(1);
-            }
-            found.push(m);
-        }
-        t = next;
-    }
-    found
-}
 
 /// A random start time with random seconds and microseconds: within +-30 hours of one of
 /// `changes` (a zone's DST changes) when `near_change` and there are any, else anywhere in

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono_tz::Tz;
 use scheduler_core::{parse_timezone, CronSchedule};
 
 pub fn utc(text: &str) -> DateTime<Utc> {
@@ -49,4 +50,48 @@ pub fn assert_latest(expr: &str, zone: &str, at: &str, expected: Option<&str>) {
         expected.map(|e| utc(e).with_timezone(&tz).to_rfc3339()),
         "`{expr}` in {zone}: latest_at_or_before({at})"
     );
+}
+
+/// A small deterministic generator for the property and fuzz tests: a fixed seed makes every
+/// failure reproducible.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// A random index into something of length `len`.
+    pub fn index(&mut self, len: usize) -> usize {
+        self.below(len as u64) as usize
+    }
+
+    pub fn choose<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.index(items.len())]
+    }
+}
+
+/// The instants in 2024-2025 where `tz` changes its UTC offset (to the minute).
+pub fn transitions(tz: Tz) -> Vec<DateTime<Utc>> {
+    let offset = |t: DateTime<Utc>| t.with_timezone(&tz).naive_local() - t.naive_utc();
+    let mut found = Vec::new();
+    let mut t = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+    let end = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    while t < end {
+        let next = t + Duration::hours(1);
+        if offset(t) != offset(next) {
+            let mut m = t;
+            while offset(m) == offset(t) {
+                m += Duration::minutes(1);
+            }
+            found.push(m);
+        }
+        t = next;
+    }
+    found
 }
