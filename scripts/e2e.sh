@@ -62,6 +62,9 @@ echo "library replaced (inode $inode_before -> $inode_after), worker $pid_after 
 echo "== failover to a promoted streaming replica"
 bash scripts/failover_test.sh
 
+echo "== kill -9 of the postmaster during a burst"
+bash scripts/crash_test.sh
+
 echo "== end-to-end tests (tests/)"
 WS_E2E_HOST="$dir" WS_E2E_PORT="$port" WS_E2E_DB=ws_e2e \
   cargo test --release --test e2e -- --test-threads=1
