@@ -9,11 +9,10 @@
 use std::rc::Rc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use chrono_tz::Tz;
 use scheduler_core::{parse_timezone, CronSchedule, Recurrence};
 
 mod common;
-use common::{transitions, Lcg};
+use common::{transitions, zones_with_transitions, Lcg};
 
 const ZONES: [&str; 10] = [
     "Europe/Berlin",
@@ -91,13 +90,7 @@ fn walk_count(r: &Recurrence, from: DateTime<Utc>, to: DateTime<Utc>, cap: u64) 
 #[test]
 fn fast_count_equals_the_walk() {
     let mut rng = Lcg(0xca7c_0b5e);
-    let zones: Vec<(Tz, Vec<DateTime<Utc>>)> = ZONES
-        .iter()
-        .map(|zone| {
-            let tz = parse_timezone(zone).unwrap();
-            (tz, transitions(tz))
-        })
-        .collect();
+    let zones = zones_with_transitions(&ZONES);
     let year_start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let (mut checked, mut rejected, mut at_cap, mut total) = (0, 0, 0, 0);
     let mut failures = Vec::new();

@@ -16,7 +16,7 @@ use croner::{Cron, Weekday};
 use scheduler_core::{parse_timezone, CronSchedule};
 
 mod common;
-use common::{transitions, Lcg};
+use common::{transitions, zones_with_transitions, Lcg};
 
 const ZONES: [&str; 9] = [
     "UTC",
@@ -72,10 +72,17 @@ fn date_matches(cron: &Cron, l: NaiveDateTime) -> bool {
     cron.pattern.month_match(l.month()).unwrap() && cron.pattern.day_match(l.year(), l.month(), l.day(), wd).unwrap()
 }
 
-/// Is the whole-minute instant `u` an occurrence, by the DST rule applied literally?
-fn oracle_is_occurrence(cron: &Cron, fixed: bool, tz: Tz, u: DateTime<Utc>) -> bool {
+/// Is the whole-minute instant `u` an occurrence, by the DST rule applied literally, given
+/// which local times and dates match? Shared by both oracles below.
+fn dst_rule_is_occurrence(
+    time_matches: impl Fn(NaiveDateTime) -> bool,
+    date_matches: impl Fn(NaiveDateTime) -> bool,
+    fixed: bool,
+    tz: Tz,
+    u: DateTime<Utc>,
+) -> bool {
     let l = local(tz, u);
-    if cron.is_time_matching(&l).unwrap() {
+    if time_matches(l) {
         // Repeated wall-clock time: a fixed-time job fires on the first pass only.
         return !fixed || tz.from_local_datetime(&l).earliest().map(|e| e.with_timezone(&Utc)) == Some(u);
     }
@@ -89,12 +96,17 @@ fn oracle_is_occurrence(cron: &Cron, fixed: bool, tz: Tz, u: DateTime<Utc>) -> b
     }
     let mut m = before + Duration::minutes(1);
     while m < l {
-        if cron.is_time_matching(&m).unwrap() {
-            return date_matches(cron, l);
+        if time_matches(m) {
+            return date_matches(l);
         }
         m += Duration::minutes(1);
     }
     false
+}
+
+/// The DST rule on croner's own field matching.
+fn oracle_is_occurrence(cron: &Cron, fixed: bool, tz: Tz, u: DateTime<Utc>) -> bool {
+    dst_rule_is_occurrence(|l| cron.is_time_matching(&l).unwrap(), |l| date_matches(cron, l), fixed, tz, u)
 }
 
 #[test]
@@ -332,28 +344,9 @@ fn gen_expression(rng: &mut Lcg) -> Generated {
     Generated { text: texts.join(" "), fields }
 }
 
-/// Is the whole-minute instant `u` an occurrence, by the DST rule applied literally (the same
-/// rule as [`oracle_is_occurrence`], on the generated field sets).
+/// The DST rule on the generated field sets.
 fn reference_is_occurrence(g: &Generated, fixed: bool, tz: Tz, u: DateTime<Utc>) -> bool {
-    let l = local(tz, u);
-    if g.time_matches(l) {
-        return !fixed || tz.from_local_datetime(&l).earliest().map(|e| e.with_timezone(&Utc)) == Some(u);
-    }
-    if !fixed {
-        return false;
-    }
-    let before = local(tz, u - Duration::minutes(1));
-    if l - before <= Duration::minutes(1) {
-        return false;
-    }
-    let mut m = before + Duration::minutes(1);
-    while m < l {
-        if g.time_matches(m) {
-            return g.date_matches(l.date());
-        }
-        m += Duration::minutes(1);
-    }
-    false
+    dst_rule_is_occurrence(|l| g.time_matches(l), |l| g.date_matches(l.date()), fixed, tz, u)
 }
 
 /// How far `u` may jump without skipping a minute that could be an occurrence, when every minute
@@ -408,13 +401,7 @@ fn reference_any_date(g: &Generated) -> bool {
 #[test]
 fn random_expressions_agree_with_their_field_sets() {
     let mut rng = Lcg(0xc20_5e7);
-    let zones: Vec<(Tz, Vec<DateTime<Utc>>)> = ZONES
-        .iter()
-        .map(|zone| {
-            let tz = parse_timezone(zone).unwrap();
-            (tz, transitions(tz))
-        })
-        .collect();
+    let zones = zones_with_transitions(&ZONES);
     let (mut checked, mut never) = (0, 0);
     let mut failures = Vec::new();
     for _ in 0..1500 {

@@ -95,3 +95,14 @@ pub fn transitions(tz: Tz) -> Vec<DateTime<Utc>> {
     }
     found
 }
+
+/// Each zone with its 2024-2025 offset changes, for tests that sample starts near them.
+pub fn zones_with_transitions(names: &[&str]) -> Vec<(Tz, Vec<DateTime<Utc>>)> {
+    names
+        .iter()
+        .map(|name| {
+            let tz = parse_timezone(name).unwrap();
+            (tz, transitions(tz))
+        })
+        .collect()
+}
