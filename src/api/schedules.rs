@@ -18,6 +18,7 @@ use crate::errors::{raise, ApiError};
 use crate::guc;
 use crate::pg::access::with_extension_rights;
 use crate::pg::cron_cache::with_cron_cache;
+use crate::pg::jsonb_arg::JsonbArg;
 use crate::pg::shmem::wake_worker_on_commit;
 use crate::pg::time_conv::transaction_now;
 use crate::store::schedules::{self as store, LockedSchedule};
@@ -27,10 +28,10 @@ use crate::store::schedules::{self as store, LockedSchedule};
 #[search_path(pg_catalog, pg_temp)]
 fn schedule_add(
     workflow_id: Option<Uuid>,
-    schedule_config: Option<JsonB>,
+    schedule_config: Option<JsonbArg>,
     user_id: Option<i64>,
     community_id: Option<i64>,
-    context_data: default!(Option<JsonB>, "'{}'"),
+    context_data: default!(Option<JsonbArg>, "'{}'"),
 ) -> JsonB {
     let caller = enter();
     let now = transaction_now();
@@ -41,13 +42,13 @@ fn schedule_add(
     let Some(workflow_id) = workflow_id else {
         failure(invalid("workflow_id must not be null"));
     };
-    let context = context_data.map_or_else(|| json!({}), |c| c.0);
-    let planned = validate_context_data(&context).and_then(|()| {
+    let planned = read_json(context_data, "context_data", json!({})).and_then(|context| {
+        validate_context_data(&context)?;
         let config = parse_config(schedule_config, now)?;
         let next = with_cron_cache(|cache| plan_create(&config, cache, now))?;
-        Ok((config, next))
+        Ok((config, next, context))
     });
-    let (config, next) = planned.unwrap_or_else(|err| failure(err.into()));
+    let (config, next, context) = planned.unwrap_or_else(|err| failure(err.into()));
     let owner_role = caller.role_name();
 
     let schedule = with_extension_rights(|| {
@@ -85,7 +86,7 @@ fn schedule_add(
 /// at the time of the update. The owner never changes, whoever updates.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
-fn schedule_update(schedule_id: Option<Uuid>, schedule_config: Option<JsonB>, user_id: Option<i64>) -> JsonB {
+fn schedule_update(schedule_id: Option<Uuid>, schedule_config: Option<JsonbArg>, user_id: Option<i64>) -> JsonB {
     let caller = enter();
     let now = transaction_now();
     let (schedule, next) = with_extension_rights(|| {
@@ -176,11 +177,16 @@ fn about(current: &LockedSchedule, action: &'static str, user_id: Option<i64>) -
 }
 
 fn parse_config(
-    schedule_config: Option<JsonB>,
+    schedule_config: Option<JsonbArg>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ScheduleConfig, ScheduleError> {
-    let config = schedule_config.map_or(Value::Null, |c| c.0);
+    let config = read_json(schedule_config, "schedule_config", Value::Null)?;
     validate_config(&config, &guc::default_timezone(), now)
+}
+
+/// A jsonb argument's value (`absent` for NULL); one the core cannot read is invalid input.
+fn read_json(arg: Option<JsonbArg>, name: &str, absent: Value) -> Result<Value, ScheduleError> {
+    arg.map_or(Ok(absent), |arg| arg.read(name).map_err(ScheduleError::InvalidConfig))
 }
 
 pub(crate) fn invalid(what: &str) -> ApiError {

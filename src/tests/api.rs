@@ -445,6 +445,31 @@ mod tests {
         assert_fails("SELECT workflow_scheduler.schedule_next('hourly')", "22023", "Invalid schedule configuration: ");
     }
 
+    /// jsonb nests deeper than the JSON parser reads (128 levels): 22023, not an internal error.
+    #[pg_test]
+    fn error_json_nested_beyond_what_the_core_reads() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let interval = r#"{"schedule_type": "interval", "interval_seconds": 5}"#;
+        assert_fails(
+            &format!(
+                "SELECT workflow_scheduler.schedule_add('{WORKFLOW}', '{interval}', 1, 1, '{{\"deep\": {deep}}}')"
+            ),
+            "22023",
+            "Invalid schedule configuration: context_data cannot be read: recursion limit exceeded",
+        );
+        assert_fails(
+            &add_sql(&format!(r#"{{"schedule_type": "interval", "interval_seconds": 5, "x": {deep}}}"#)),
+            "22023",
+            "Invalid schedule configuration: schedule_config cannot be read: recursion limit exceeded",
+        );
+        let id = add(interval)["schedule_id"].as_str().unwrap().to_string();
+        assert_fails(
+            &format!("SELECT workflow_scheduler.schedule_update('{id}', '{deep}', 1)"),
+            "22023",
+            "Invalid schedule configuration: schedule_config cannot be read: ",
+        );
+    }
+
     #[pg_test]
     fn error_invalid_update_writes_nothing() {
         let added = add(r#"{"schedule_type": "interval", "interval_seconds": 60}"#);
