@@ -18,6 +18,7 @@ static DEFAULT_TIMEZONE: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"UTC"));
 static ADMIN_ROLE: GucSetting<Option<std::ffi::CString>> = GucSetting::<Option<std::ffi::CString>>::new(None);
 static NOTIFY_PAYLOAD: GucSetting<NotifyPayload> = GucSetting::<NotifyPayload>::new(NotifyPayload::Full);
+static NOTIFY_QUEUE_PAUSE_AT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
 
 /// `workflow_scheduler.notify_payload`.
 #[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -95,6 +96,16 @@ pub fn init(preloading: bool) {
         c"What a fire's NOTIFY carries: full (the trigger data) or ids.",
         c"LISTEN has no privileges: with ids, a listener learns only schedule_id, execution_id, workflow_id and scheduled_for.",
         &NOTIFY_PAYLOAD,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_float_guc(
+        c"workflow_scheduler.notify_queue_pause_at",
+        c"Share of the NOTIFY queue in use above which the worker pauses firing.",
+        c"A full queue makes every NOTIFY fail; listeners that do not read fill it. 0 pauses while any notification waits unread.",
+        &NOTIFY_QUEUE_PAUSE_AT,
+        0.0,
+        1.0,
         GucContext::Sighup,
         GucFlags::default(),
     );
@@ -194,4 +205,9 @@ pub fn notify_payload() -> PayloadMode {
         NotifyPayload::Full => PayloadMode::Full,
         NotifyPayload::Ids => PayloadMode::Ids,
     }
+}
+
+/// Above this share of the NOTIFY queue in use, firing pauses.
+pub fn notify_queue_pause_at() -> f64 {
+    NOTIFY_QUEUE_PAUSE_AT.get()
 }

@@ -127,10 +127,11 @@ enum Step {
 /// Logs why firing holds off, records it for the status function, and says how long to wait.
 fn hold_off(hold: &Hold, failures: u32) -> Duration {
     let (wait, sqlstate) = match hold {
-        Hold::NotifyQueueFull(usage) => {
+        Hold::NotifyQueueFull(usage, pause_at) => {
             pgrx::warning!(
-                "workflow_scheduler: the NOTIFY queue is {:.0}% full; firing pauses until listeners catch up",
-                usage * 100.0
+                "workflow_scheduler: the NOTIFY queue is {:.4}% full (pause above {:.4}%); firing pauses until listeners catch up",
+                usage * 100.0,
+                pause_at * 100.0
             );
             (Duration::from_secs(1), 0)
         }

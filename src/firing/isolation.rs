@@ -8,26 +8,24 @@ use pgrx::prelude::*;
 use scheduler_core::firing::faults::{blames_the_row, smaller_batches};
 
 use crate::firing::due_pass::{deactivate_broken, fire_claimed, run_batch, BatchReport, PassSettings};
+use crate::guc;
 use crate::pg::subxact::{in_subtransaction, Failure};
 use crate::store::due::claim_due_rows;
 
-/// Above this share of the NOTIFY queue in use, firing pauses: a full queue makes every
-/// NOTIFY fail (Postgres' queue holds 8 GB; listeners that do not read fill it).
-const NOTIFY_QUEUE_PAUSE_ABOVE: f64 = 0.5;
-
 /// Why a pass fired nothing and the worker should wait before the next one.
 pub enum Hold {
-    /// The NOTIFY queue is more than half full.
-    NotifyQueueFull(f64),
+    /// The NOTIFY queue is fuller than `workflow_scheduler.notify_queue_pause_at`: (usage,
+    /// that setting). A full queue would make every NOTIFY fail.
+    NotifyQueueFull(f64, f64),
     /// A failure that no single schedule is to blame for.
     Failed(Failure),
 }
 
 /// One due pass of the worker, in its transaction.
 pub fn run_isolated(settings: &PassSettings) -> Result<BatchReport, Hold> {
-    let usage = notify_queue_usage();
-    if usage > NOTIFY_QUEUE_PAUSE_ABOVE {
-        return Err(Hold::NotifyQueueFull(usage));
+    let (usage, pause_at) = (notify_queue_usage(), guc::notify_queue_pause_at());
+    if usage > pause_at {
+        return Err(Hold::NotifyQueueFull(usage, pause_at));
     }
     let first = match in_subtransaction(|| run_batch(settings, None)) {
         Ok(report) => return Ok(report),

@@ -1,6 +1,7 @@
 //! Faults inside a pass: one schedule whose fire always fails must not stop the others, nor
 //! restart the worker; a failure no schedule is to blame for holds firing back; a lock held by
-//! someone else never makes the worker deaf to `pg_terminate_backend`; `kill -9` of the worker
+//! someone else never makes the worker deaf to `pg_terminate_backend`; a NOTIFY queue over its
+//! limit pauses firing until listeners catch up; `kill -9` of the worker
 //! and repeated terminations during a burst still fire every occurrence exactly once.
 
 use std::time::Duration;
@@ -121,6 +122,63 @@ fn a_failure_that_is_no_schedules_fault_holds_firing_back_and_deactivates_nothin
     let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(10));
     assert_eq!(fires.len(), 1, "once the fault is gone, the schedule fires (within grace)");
     assert_eq!(worker_pid(&mut client), Some(pid), "the worker was not restarted");
+}
+
+#[test]
+fn firing_pauses_while_the_notify_queue_is_fuller_than_the_limit_and_resumes_after() {
+    // Postgres' queue holds 8 GB, so the test lowers the limit to about ten 8 KB pages
+    // (one page is about 1e-6 of the usable queue) instead of filling half of it.
+    const PAUSE_AT: f64 = 0.00001;
+    let _limit = ServerSetting::set("workflow_scheduler.notify_queue_pause_at", &PAUSE_AT.to_string());
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    let pid = worker_pid(&mut client).expect("the worker runs");
+    let usage = |client: &mut postgres::Client| -> f64 {
+        client.query_one("SELECT pg_notification_queue_usage()", &[]).unwrap().get(0)
+    };
+    let page_of_notification = |client: &mut postgres::Client| {
+        client.batch_execute("SELECT pg_notify('ws_e2e_filler', repeat('x', 7000))").unwrap();
+    };
+    // A listener idle in a transaction reads nothing, so the queue's tail stays behind it.
+    let mut stalled = listen("ws_e2e_stalled");
+    stalled.batch_execute("BEGIN; SELECT 1").unwrap();
+    for _ in 0..30 {
+        page_of_notification(&mut client);
+    }
+    assert!(usage(&mut client) > PAUSE_AT, "the queue is fuller than the limit");
+
+    let workflow = new_workflow(&mut client);
+    let log_from = log_position();
+    let at = in_seconds(&mut client, 1.0);
+    add(&mut client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
+    assert!(
+        wait_for_log("firing pauses until listeners catch up", log_from, Duration::from_secs(10)),
+        "the worker warns that it pauses"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let held = count(
+        &mut client,
+        "SELECT count(*) FROM workflow_scheduler.workflow_schedule_executions WHERE workflow_id = $1::text::uuid",
+        &workflow,
+    );
+    assert_eq!(held, 0, "nothing fired while the queue was over the limit, though the schedule was due");
+
+    // The stalled listener catches up; the tail moves when a later notifier crosses pages.
+    stalled.batch_execute("COMMIT").unwrap();
+    drop(stalled);
+    for _ in 0..200 {
+        if usage(&mut client) <= PAUSE_AT {
+            break;
+        }
+        page_of_notification(&mut client);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(usage(&mut client) <= PAUSE_AT, "the queue drained below the limit");
+
+    let fires = collect(&mut listener, &workflow, 1, Duration::from_secs(10));
+    assert_eq!(fires.len(), 1, "the paused occurrence fired once the queue drained (within grace)");
+    assert_eq!(worker_pid(&mut client), Some(pid), "the worker was not restarted");
+    remove_workflow(&mut client, &workflow);
 }
 
 #[test]
