@@ -3,6 +3,7 @@
 #   1. in-process next-time cost: scheduler_core vs croniter (bench/bench_next.sh)
 #   2. SQL schedule_next over 1,000,000 rows vs a builtin baseline (bench/schedule_next_sql.sh)
 #   3. firing: bursts, steady state and worker memory, vs pg_cron 1.4.2 (bench/fire_bench.sh)
+#   4. the slowest adversarial inputs of at most 10 KB, vs a trivial call (bench/input_bound.sh)
 # Figures are recorded by hand in docs/benchmarks.md. Expects `make install` to have run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,3 +16,6 @@ bash bench/schedule_next_sql.sh
 echo
 echo "== 3. firing, against pg_cron"
 bash bench/fire_bench.sh
+echo
+echo "== 4. the slowest inputs"
+bash bench/input_bound.sh
