@@ -26,9 +26,10 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-# Layer 1: the pure time logic, including every conformance vector.
+# Layer 1: the pure crates: time logic (every conformance vector) and HTTP delivery (against
+# receivers on 127.0.0.1).
 test-unit:
-	cargo test -p scheduler_core
+	cargo test -p scheduler_core -p delivery_core
 
 # Layer 2: #[pg_test] functions inside a pgrx-managed Postgres.
 test-pg: setup
