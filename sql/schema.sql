@@ -53,7 +53,17 @@ CREATE TABLE workflow_scheduler.workflow_schedules (
     CONSTRAINT execution_count_not_negative
         CHECK (execution_count >= 0),
     CONSTRAINT context_data_is_object
-        CHECK (jsonb_typeof(context_data) = 'object')
+        CHECK (jsonb_typeof(context_data) = 'object'),
+
+    -- 0.2.0: the overlap policy (schedule_config keys overlap, max_runtime_seconds) and the
+    -- occurrence buffer_one holds back until the unfinished execution finishes.
+    overlap              text NOT NULL DEFAULT 'allow',
+    max_runtime_seconds  integer,
+    buffered_for         timestamptz,
+    CONSTRAINT overlap_known
+        CHECK (overlap IN ('allow', 'skip', 'buffer_one')),
+    CONSTRAINT max_runtime_positive
+        CHECK (max_runtime_seconds IS NULL OR max_runtime_seconds >= 1)
 );
 
 CREATE INDEX workflow_schedules_workflow_id_idx ON workflow_scheduler.workflow_schedules (workflow_id);
@@ -61,6 +71,9 @@ CREATE INDEX workflow_schedules_schedule_type_idx ON workflow_scheduler.workflow
 -- The due pass and the worker's sleep computation read only this index.
 CREATE INDEX workflow_schedules_due_idx ON workflow_scheduler.workflow_schedules (next_execution_at)
     WHERE is_active;
+-- Schedules whose buffered occurrence waits for an unfinished execution (usually none).
+CREATE INDEX workflow_schedules_buffered_idx ON workflow_scheduler.workflow_schedules (buffered_for)
+    WHERE buffered_for IS NOT NULL;
 
 CREATE TABLE workflow_scheduler.workflow_schedule_executions (
     execution_id   uuid PRIMARY KEY,
@@ -73,10 +86,31 @@ CREATE TABLE workflow_scheduler.workflow_schedule_executions (
     coalesced      integer NOT NULL DEFAULT 0,
     trigger_data   jsonb NOT NULL,
     CONSTRAINT execution_status_known
-        CHECK (status IN ('triggered', 'missed', 'completed', 'failed')),
+        CHECK (status IN ('triggered', 'running', 'completed', 'failed', 'timed_out', 'missed', 'skipped')),
     -- Each occurrence fires at most once, whoever runs the due pass.
-    CONSTRAINT one_execution_per_occurrence UNIQUE (schedule_id, scheduled_for)
+    CONSTRAINT one_execution_per_occurrence UNIQUE (schedule_id, scheduled_for),
+
+    -- 0.2.0: the execution lifecycle. `attempt` counts claims; a `running` execution is leased
+    -- to `claimed_by` until `lease_expires_at`; `deadline_at` is when it times out.
+    attempt           integer NOT NULL DEFAULT 0,
+    claimed_by        text,
+    lease_expires_at  timestamptz,
+    deadline_at       timestamptz,
+    finished_at       timestamptz,
+    result            jsonb
 );
+
+-- execution_claim takes the oldest triggered executions, and running ones whose lease expired.
+CREATE INDEX executions_triggered_idx ON workflow_scheduler.workflow_schedule_executions (triggered_at)
+    WHERE status = 'triggered';
+CREATE INDEX executions_lease_idx ON workflow_scheduler.workflow_schedule_executions (lease_expires_at)
+    WHERE status = 'running';
+-- The overlap policy asks whether a schedule has an unfinished execution.
+CREATE INDEX executions_unfinished_idx ON workflow_scheduler.workflow_schedule_executions (schedule_id)
+    WHERE status IN ('triggered', 'running');
+-- The timeout sweep, and the worker's wake-up for the next timeout.
+CREATE INDEX executions_deadline_idx ON workflow_scheduler.workflow_schedule_executions (deadline_at)
+    WHERE status IN ('triggered', 'running') AND deadline_at IS NOT NULL;
 
 CREATE TABLE workflow_scheduler.audit_log (
     id            bigserial PRIMARY KEY,
@@ -128,6 +162,8 @@ AS $$
         'owner_role',        s.owner_role,
         'created_by',        s.created_by,
         'created_at',        s.created_at,
-        'updated_at',        s.updated_at
+        'updated_at',        s.updated_at,
+        'overlap',           s.overlap,
+        'max_runtime_seconds', s.max_runtime_seconds
     )
 $$;

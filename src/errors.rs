@@ -14,6 +14,12 @@ pub enum ApiError {
     NotFound(String),
     /// The installed extension (this version) differs from the loaded library.
     VersionMismatch(String),
+    /// A function argument out of its range: what is wrong.
+    InvalidArgument(String),
+    /// An execution that does not exist, or is outside the caller's reach.
+    ExecutionNotFound(String),
+    /// An execution already finished with another status: (execution_id, its status).
+    ExecutionFinished(String, String),
 }
 
 impl From<ScheduleError> for ApiError {
@@ -28,6 +34,9 @@ impl ApiError {
             ApiError::Invalid(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, // 22023
             ApiError::NotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,          // P0002
             ApiError::VersionMismatch(_) => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, // 55000
+            ApiError::InvalidArgument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, // 22023
+            ApiError::ExecutionNotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND, // P0002
+            ApiError::ExecutionFinished(..) => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, // 55000
         }
     }
 
@@ -39,6 +48,9 @@ impl ApiError {
                 "workflow_scheduler: the installed extension is version \"{installed}\" but the loaded library is \"{}\"; run ALTER EXTENSION workflow_scheduler UPDATE",
                 env!("CARGO_PKG_VERSION")
             ),
+            ApiError::InvalidArgument(what) => format!("Invalid argument: {what}"),
+            ApiError::ExecutionNotFound(id) => format!("Execution not found: {id}"),
+            ApiError::ExecutionFinished(id, status) => format!("Execution already finished: {id} (status {status})"),
         }
     }
 }

@@ -18,6 +18,8 @@ static DEFAULT_TIMEZONE: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"UTC"));
 static ADMIN_ROLE: GucSetting<Option<std::ffi::CString>> = GucSetting::<Option<std::ffi::CString>>::new(None);
 static NOTIFY_PAYLOAD: GucSetting<NotifyPayload> = GucSetting::<NotifyPayload>::new(NotifyPayload::Full);
+static COMPLETION_CHANNEL: GucSetting<Option<std::ffi::CString>> =
+    GucSetting::<Option<std::ffi::CString>>::new(Some(c"workflow_scheduler_completed"));
 static NOTIFY_QUEUE_PAUSE_AT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
 
 /// `workflow_scheduler.notify_payload`.
@@ -109,7 +111,7 @@ pub fn init(preloading: bool) {
         GucContext::Sighup,
         GucFlags::default(),
     );
-    // Both string settings are checked when set: a bad value is refused with "invalid value
+    // The string settings are checked when set: a bad value is refused with "invalid value
     // for parameter" and the old one stays, instead of failing every pass of the worker.
     unsafe {
         GucRegistry::define_string_guc_with_hooks(
@@ -117,6 +119,17 @@ pub fn init(preloading: bool) {
             c"NOTIFY channel that receives trigger payloads.",
             c"Workflow engines LISTEN on this channel. 1 to 63 bytes.",
             &NOTIFY_CHANNEL,
+            GucContext::Sighup,
+            GucFlags::default(),
+            Some(check_notify_channel),
+            None,
+            None,
+        );
+        GucRegistry::define_string_guc_with_hooks(
+            c"workflow_scheduler.completion_channel",
+            c"NOTIFY channel that announces finished executions.",
+            c"Each completion (completed, failed, timed_out) sends execution_id, schedule_id and status. 1 to 63 bytes.",
+            &COMPLETION_CHANNEL,
             GucContext::Sighup,
             GucFlags::default(),
             Some(check_notify_channel),
@@ -188,6 +201,10 @@ pub fn batch_size() -> i64 {
 
 pub fn notify_channel() -> String {
     string_or(&NOTIFY_CHANNEL, c"workflow_scheduler")
+}
+
+pub fn completion_channel() -> String {
+    string_or(&COMPLETION_CHANNEL, c"workflow_scheduler_completed")
 }
 
 pub fn default_timezone() -> String {

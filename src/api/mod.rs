@@ -4,6 +4,7 @@
 
 mod access;
 mod due;
+mod executions;
 mod preview;
 mod schedules;
 

@@ -22,6 +22,7 @@ use crate::firing::isolation::{run_isolated, Hold};
 use crate::guc;
 use crate::pg::shmem;
 use crate::pg::time_conv::{from_utc, to_utc};
+use crate::store::executions::earliest_deadline_after;
 
 /// How long the postmaster waits before restarting a worker that crashed.
 const RESTART_DELAY: Duration = Duration::from_secs(5);
@@ -182,12 +183,15 @@ fn one_step(started: bool) -> Step {
         Ok(report) => report,
         Err(hold) => return Step::Held(hold),
     };
-    if report.claimed > 0 {
+    if report.claimed > 0 || report.timed_out > 0 {
         audit::record(
             &AuditEvent::system("scheduler_job_executed")
                 .with("claimed", report.claimed)
                 .with("fired", report.fired.len())
                 .with("missed", report.missed)
+                .with("skipped", report.skipped)
+                .with("buffered", report.buffered)
+                .with("timed_out", report.timed_out)
                 .with("deactivated_broken", report.broken)
                 .with("already_recorded", report.already_recorded),
         );
@@ -198,11 +202,12 @@ fn one_step(started: bool) -> Step {
     Step::SleepUntil(earliest_not_yet_due(settings.now))
 }
 
-/// The earliest active schedule due after `pass_at`. Rows that were already due at the pass
-/// but not claimed are locked by another session (a `schedule_check_due()` caller); they are
-/// retried at the poll interval instead of spinning on them.
+/// The earliest active schedule due after `pass_at`, or the earliest execution deadline
+/// (`max_runtime_seconds`) after it, whichever comes first. Rows that were already due at the
+/// pass but not claimed are locked by another session (a `schedule_check_due()` caller); they
+/// are retried at the poll interval instead of spinning on them.
 fn earliest_not_yet_due(pass_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    Spi::get_one_with_args::<TimestampWithTimeZone>(
+    let schedule = Spi::get_one_with_args::<TimestampWithTimeZone>(
         // ORDER BY ... LIMIT 1 always walks the partial index; min() can be planned as an
         // aggregate over every future row when statistics are stale.
         "SELECT next_execution_at FROM workflow_scheduler.workflow_schedules
@@ -212,7 +217,9 @@ fn earliest_not_yet_due(pass_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     )
     .ok()
     .flatten()
-    .and_then(to_utc)
+    .and_then(to_utc);
+    let deadline = earliest_deadline_after(pass_at).and_then(to_utc);
+    schedule.into_iter().chain(deadline).min()
 }
 
 /// Set once SIGTERM arrived; pgrx's flag is cleared when read, so it is latched here.

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use pgrx::{JsonB, Uuid};
 use serde_json::{Map, Value};
 
+use scheduler_core::firing::plan::Occurrence;
 use scheduler_core::{notify_payload, plan_broken, plan_due, AuditEvent, DueSchedule, FirePlan, PayloadMode};
 
 use crate::audit;
@@ -18,8 +19,10 @@ use crate::pg::cron_cache::recurrence_of;
 use crate::pg::time_conv::from_utc;
 use crate::store::audit::AuditRows;
 use crate::store::due::{
-    advance_schedules, claim_due_rows, insert_executions, notify, ClaimedRow, ExecutionRows, ScheduleAdvances,
+    advance_schedules, claim_due_rows, claim_released_buffers, insert_executions, notify, ClaimedRow, ExecutionRows,
+    ScheduleAdvances,
 };
+use crate::store::executions;
 
 /// The settings a pass runs with.
 #[derive(Clone)]
@@ -61,6 +64,11 @@ pub struct BatchReport {
     pub fired: Vec<Fired>,
     pub missed: usize,
     pub broken: usize,
+    /// Occurrences the overlap policy skipped, or held back (`buffer_one`).
+    pub skipped: usize,
+    pub buffered: usize,
+    /// Executions that ran out of `max_runtime_seconds` before this pass.
+    pub timed_out: usize,
     /// Occurrences whose execution row existed already: not fired again, not counted.
     pub already_recorded: usize,
     /// A failure made the pass retry with fewer rows: more may be due at once.
@@ -83,8 +91,43 @@ struct Planned {
 /// (counters, `last_execution_id`, audit events, `max_executions`, NOTIFY). One that the unique
 /// (schedule_id, scheduled_for) key refused was recorded by another pass; its schedule only
 /// moves on.
+///
+/// First, executions past their `max_runtime_seconds` become `timed_out`, so that they stop
+/// blocking their schedules; then due schedules are claimed, and with the room left in the
+/// batch, schedules whose buffered occurrence no longer waits for anything.
 pub fn run_batch(settings: &PassSettings, owners: Option<Vec<String>>) -> BatchReport {
-    fire_claimed(settings, claim_due_rows(settings.now, settings.batch_size, owners))
+    let timed_out = time_out_overdue(settings, owners.clone());
+    let mut rows = claim_due_rows(settings.now, settings.batch_size, owners.clone());
+    let room = settings.batch_size - rows.len() as i64;
+    if room > 0 {
+        let claimed = rows.iter().map(|row| row.id).collect();
+        rows.extend(claim_released_buffers(room, owners, claimed));
+    }
+    BatchReport { timed_out, ..fire_claimed(settings, rows) }
+}
+
+/// Marks the executions past their deadline `timed_out`, with an audit event and a completion
+/// NOTIFY each. Returns how many.
+fn time_out_overdue(settings: &PassSettings, owners: Option<Vec<String>>) -> usize {
+    let overdue = executions::time_out_overdue(settings.now, settings.batch_size, owners);
+    let mut audit_rows = AuditRows::default();
+    let mut completions = Vec::with_capacity(overdue.len());
+    for execution in &overdue {
+        let (execution_id, schedule_id) = (execution.execution_id.to_string(), execution.schedule_id.to_string());
+        push_event(
+            &mut audit_rows,
+            AuditEvent::audit("execution_timed_out", "FAILURE", Some(schedule_id.clone()))
+                .by(execution.community_id, None)
+                .with("schedule_id", schedule_id.as_str())
+                .with("execution_id", execution_id.as_str())
+                .with("workflow_id", execution.workflow_id.to_string())
+                .with("max_runtime_seconds", execution.max_runtime_seconds),
+        );
+        completions.push(completion_payload(&execution_id, &schedule_id, "timed_out"));
+    }
+    audit_rows.insert_all();
+    notify(&guc::completion_channel(), completions);
+    overdue.len()
 }
 
 /// Fires or misses rows already claimed (locked) by this transaction.
@@ -107,12 +150,12 @@ pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchRepo
             Ok(recurrence) => {
                 let execution_id = Uuid::from_bytes(*uuid::Uuid::new_v4().as_bytes());
                 let plan = plan_due(&due, &recurrence, &execution_id.to_string(), now, settings.grace);
-                let payload = plan.fired.then(|| notify_payload(&plan.trigger_data, settings.payload));
+                let payload = plan.fired().then(|| notify_payload(&plan.trigger_data, settings.payload));
                 planned.push(Planned { row, execution_id, plan, payload });
             }
             Err(err) => {
                 push_event(&mut audit_rows, plan_broken(&due, &err));
-                push_advance(&mut advances, row.id, None, None);
+                push_deactivation(&mut advances, row.id);
                 report.broken += 1;
             }
         }
@@ -121,22 +164,27 @@ pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchRepo
     let inserted = insert_executions(&mut execution_rows(&mut planned), now);
     let mut payloads = Vec::new();
     for Planned { row, execution_id, mut plan, payload } in planned {
-        if !inserted.contains(execution_id.as_bytes()) {
+        if plan.status().is_some() && !inserted.contains(execution_id.as_bytes()) {
             report.already_recorded += 1;
             plan = plan.already_recorded();
-        } else if let Some(payload) = payload {
-            payloads.push(payload);
-            report.fired.push(Fired {
-                schedule_id: row.schedule_id,
-                execution_id,
-                workflow_id: row.workflow_id,
-                scheduled_for: plan.scheduled_for,
-                triggered_at: now,
-            });
-        } else {
-            report.missed += 1;
         }
-        push_advance(&mut advances, row.id, plan.next_execution_at, plan.fired.then_some(execution_id));
+        match plan.occurrence {
+            Occurrence::Fired => {
+                payloads.extend(payload);
+                report.fired.push(Fired {
+                    schedule_id: row.schedule_id,
+                    execution_id,
+                    workflow_id: row.workflow_id,
+                    scheduled_for: plan.scheduled_for,
+                    triggered_at: now,
+                });
+            }
+            Occurrence::Missed => report.missed += 1,
+            Occurrence::Skipped => report.skipped += 1,
+            Occurrence::Buffered => report.buffered += 1,
+            Occurrence::AlreadyRecorded => {}
+        }
+        push_advance(&mut advances, row.id, &plan, execution_id);
         for event in plan.events {
             push_event(&mut audit_rows, event);
         }
@@ -148,18 +196,26 @@ pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchRepo
 }
 
 /// The execution rows of the planned occurrences, column-wise; the trigger data moves into them.
+/// A buffered occurrence has no row yet.
 fn execution_rows(planned: &mut [Planned]) -> ExecutionRows {
     let mut rows = ExecutionRows::default();
     for Planned { row, execution_id, plan, .. } in planned {
+        let Some(status) = plan.status() else { continue };
         rows.execution_id.push(*execution_id);
         rows.schedule_id.push(row.schedule_id);
         rows.workflow_id.push(row.workflow_id);
         rows.scheduled_for.push(from_utc(plan.scheduled_for));
-        rows.status.push(plan.status());
+        rows.status.push(status);
         rows.coalesced.push(i32::try_from(plan.coalesced).unwrap_or(i32::MAX));
         rows.trigger_data.push(JsonB(std::mem::take(&mut plan.trigger_data)));
+        rows.deadline_at.push(plan.deadline_at.map(from_utc));
     }
     rows
+}
+
+/// The completion NOTIFY: which execution finished, of which schedule, and how.
+pub fn completion_payload(execution_id: &str, schedule_id: &str, status: &str) -> String {
+    serde_json::json!({"execution_id": execution_id, "schedule_id": schedule_id, "status": status}).to_string()
 }
 
 fn push_event(rows: &mut AuditRows, event: AuditEvent) {
@@ -167,11 +223,21 @@ fn push_event(rows: &mut AuditRows, event: AuditEvent) {
     rows.push(event);
 }
 
-fn push_advance(advances: &mut ScheduleAdvances, id: i64, next: Option<DateTime<Utc>>, fired_execution: Option<Uuid>) {
+fn push_advance(advances: &mut ScheduleAdvances, id: i64, plan: &FirePlan, execution_id: Uuid) {
     advances.id.push(id);
-    advances.next_execution_at.push(next.map(from_utc));
-    advances.fired.push(fired_execution.is_some());
-    advances.execution_id.push(fired_execution);
+    advances.next_execution_at.push(plan.next_execution_at.map(from_utc));
+    advances.fired.push(plan.fired());
+    advances.execution_id.push(plan.fired().then_some(execution_id));
+    advances.buffered_for.push(plan.buffered_for.map(from_utc));
+}
+
+/// Deactivates a schedule: no next time, nothing fired, nothing buffered.
+fn push_deactivation(advances: &mut ScheduleAdvances, id: i64) {
+    advances.id.push(id);
+    advances.next_execution_at.push(None);
+    advances.fired.push(false);
+    advances.execution_id.push(None);
+    advances.buffered_for.push(None);
 }
 
 /// Deactivates a claimed row that cannot be fired, with an ERROR audit event saying why.
@@ -180,7 +246,7 @@ pub fn deactivate_broken(row: &ClaimedRow, error: &str) {
     let mut audit_rows = AuditRows::default();
     push_event(&mut audit_rows, plan_broken(&due_schedule(row, &ids), error));
     let mut advances = ScheduleAdvances::default();
-    push_advance(&mut advances, row.id, None, None);
+    push_deactivation(&mut advances, row.id);
     advance_schedules(&mut advances, Utc::now());
     audit_rows.insert_all();
 }
@@ -203,5 +269,9 @@ fn due_schedule<'a>(row: &'a ClaimedRow, (schedule_id, workflow_id): &'a (String
         max_executions: row.max_executions,
         execution_count: row.execution_count,
         context_data: row.context_data.as_ref().unwrap_or(&NO_CONTEXT),
+        overlap: row.overlap,
+        max_runtime_seconds: row.max_runtime_seconds,
+        busy: row.busy,
+        buffered_for: row.buffered_for,
     }
 }

@@ -10,6 +10,7 @@ use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 use serde_json::{Map, Value};
 
+use scheduler_core::firing::overlap::OverlapPolicy;
 use scheduler_core::RecurrenceColumns;
 
 use crate::pg::spi::{required, spi_failed};
@@ -27,13 +28,20 @@ pub struct ClaimedRow {
     pub scheduled_time: Option<DateTime<Utc>>,
     pub timezone: String,
     pub anchor_at: Option<DateTime<Utc>>,
-    pub next_execution_at: DateTime<Utc>,
+    /// `None` for an inactive schedule claimed for its released buffered occurrence.
+    pub next_execution_at: Option<DateTime<Utc>>,
     pub max_executions: Option<i32>,
     pub execution_count: i32,
     /// The schedule's `context_data`, or why it cannot be read (nesting beyond what the JSON
     /// parser accepts): such a row is deactivated as broken, the others fire.
     pub context_data: Result<Map<String, Value>, String>,
     pub community_id: Option<i64>,
+    pub overlap: OverlapPolicy,
+    pub max_runtime_seconds: Option<i32>,
+    pub buffered_for: Option<DateTime<Utc>>,
+    /// An execution of this schedule is `triggered` or `running` (asked only when the
+    /// overlap policy is not `allow`).
+    pub busy: bool,
 }
 
 impl ClaimedRow {
@@ -49,24 +57,60 @@ impl ClaimedRow {
     }
 }
 
+/// The columns every claim reads, in `ClaimedRow` order, from `workflow_schedules AS s`.
+const CLAIMED_COLUMNS: &str = "s.id, s.schedule_id, s.workflow_id, s.schedule_type, s.cron_expression,
+    s.interval_seconds, s.scheduled_time, s.timezone, s.anchor_at, s.next_execution_at,
+    s.max_executions, s.execution_count, s.context_data::text, s.community_id, s.overlap,
+    s.max_runtime_seconds, s.buffered_for,
+    s.overlap OPERATOR(pg_catalog.<>) 'allow' AND EXISTS (
+        SELECT 1 FROM workflow_scheduler.workflow_schedule_executions AS e
+         WHERE e.schedule_id OPERATOR(pg_catalog.=) s.schedule_id
+           AND e.status IN ('triggered', 'running'))";
+
 /// Claims at most `limit` schedules due at `now`, oldest first, skipping rows another session
 /// holds. `owners`: only schedules of these roles (`None`: all).
 pub fn claim_due_rows(now: DateTime<Utc>, limit: i64, owners: Option<Vec<String>>) -> Vec<ClaimedRow> {
+    claim(
+        &format!(
+            "SELECT {CLAIMED_COLUMNS}
+               FROM workflow_scheduler.workflow_schedules AS s
+              WHERE s.is_active AND s.next_execution_at OPERATOR(pg_catalog.<=) $1
+                AND ($3::pg_catalog.text[] IS NULL OR s.owner_role::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3))
+              ORDER BY s.next_execution_at
+              LIMIT $2
+                FOR UPDATE SKIP LOCKED"
+        ),
+        &[from_utc(now).into(), limit.into(), owners.into()],
+    )
+}
+
+/// Claims at most `limit` schedules whose buffered occurrence no longer waits for anything
+/// (no `triggered` or `running` execution), apart from the rows in `claimed` (this
+/// transaction holds them already).
+pub fn claim_released_buffers(limit: i64, owners: Option<Vec<String>>, claimed: Vec<i64>) -> Vec<ClaimedRow> {
+    claim(
+        &format!(
+            "SELECT {CLAIMED_COLUMNS}
+               FROM workflow_scheduler.workflow_schedules AS s
+              WHERE s.buffered_for IS NOT NULL
+                AND NOT EXISTS (
+                    SELECT 1 FROM workflow_scheduler.workflow_schedule_executions AS e
+                     WHERE e.schedule_id OPERATOR(pg_catalog.=) s.schedule_id
+                       AND e.status IN ('triggered', 'running'))
+                AND s.id OPERATOR(pg_catalog.<>) ALL ($3)
+                AND ($2::pg_catalog.text[] IS NULL OR s.owner_role::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2))
+              ORDER BY s.buffered_for
+              LIMIT $1
+                FOR UPDATE OF s SKIP LOCKED"
+        ),
+        &[limit.into(), owners.into(), claimed.into()],
+    )
+}
+
+fn claim(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<ClaimedRow> {
     // connect_mut: a read-only SPI connection refuses FOR UPDATE.
     Spi::connect_mut(|client| {
-        let table = client.update(
-            "SELECT id, schedule_id, workflow_id, schedule_type, cron_expression, interval_seconds,
-                    scheduled_time, timezone, anchor_at, next_execution_at, max_executions,
-                    execution_count, context_data::text, community_id
-               FROM workflow_scheduler.workflow_schedules
-              WHERE is_active AND next_execution_at OPERATOR(pg_catalog.<=) $1
-                AND ($3::pg_catalog.text[] IS NULL OR owner_role::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3))
-              ORDER BY next_execution_at
-              LIMIT $2
-                FOR UPDATE SKIP LOCKED",
-            None,
-            &[from_utc(now).into(), limit.into(), owners.into()],
-        )?;
+        let table = client.update(query, None, args)?;
         let mut rows = Vec::with_capacity(table.len());
         for row in table {
             // Read as text and parsed here, so that a value the parser refuses is this row's
@@ -76,6 +120,8 @@ pub fn claim_due_rows(now: DateTime<Utc>, limit: i64, owners: Option<Vec<String>
                 Ok(_) => Ok(Map::new()),
                 Err(err) => Err(format!("context_data cannot be read: {err}")),
             };
+            // The column's CHECK constraint admits only known names.
+            let overlap = OverlapPolicy::parse(&required::<String>(row.get(15)?)).unwrap_or_default();
             rows.push(ClaimedRow {
                 id: required(row.get(1)?),
                 schedule_id: required(row.get(2)?),
@@ -86,11 +132,15 @@ pub fn claim_due_rows(now: DateTime<Utc>, limit: i64, owners: Option<Vec<String>
                 scheduled_time: row.get::<TimestampWithTimeZone>(7)?.and_then(to_utc),
                 timezone: required(row.get(8)?),
                 anchor_at: row.get::<TimestampWithTimeZone>(9)?.and_then(to_utc),
-                next_execution_at: required(row.get::<TimestampWithTimeZone>(10)?.and_then(to_utc)),
+                next_execution_at: row.get::<TimestampWithTimeZone>(10)?.and_then(to_utc),
                 max_executions: row.get(11)?,
                 execution_count: required(row.get(12)?),
                 context_data,
                 community_id: row.get(14)?,
+                overlap,
+                max_runtime_seconds: row.get(16)?,
+                buffered_for: row.get::<TimestampWithTimeZone>(17)?.and_then(to_utc),
+                busy: required(row.get(18)?),
             });
         }
         Ok::<_, pgrx::spi::Error>(rows)
@@ -108,6 +158,7 @@ pub struct ExecutionRows {
     pub status: Vec<&'static str>,
     pub coalesced: Vec<i32>,
     pub trigger_data: Vec<JsonB>,
+    pub deadline_at: Vec<Option<TimestampWithTimeZone>>,
 }
 
 /// Inserts the execution rows and returns the ids that went in. The unique
@@ -120,9 +171,9 @@ pub fn insert_executions(rows: &mut ExecutionRows, triggered_at: DateTime<Utc>) 
         let table = client.update(
             "INSERT INTO workflow_scheduler.workflow_schedule_executions
                  (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status,
-                  coalesced, trigger_data)
+                  coalesced, trigger_data, deadline_at)
              SELECT e.execution_id, e.schedule_id, e.workflow_id, e.scheduled_for, $8, e.status,
-                    e.coalesced, e.trigger_data
+                    e.coalesced, e.trigger_data, e.deadline_at
                FROM ROWS FROM (
                    pg_catalog.unnest($1::uuid[]),
                    pg_catalog.unnest($2::uuid[]),
@@ -130,10 +181,11 @@ pub fn insert_executions(rows: &mut ExecutionRows, triggered_at: DateTime<Utc>) 
                    pg_catalog.unnest($4::timestamptz[]),
                    pg_catalog.unnest($5::text[]),
                    pg_catalog.unnest($6::int[]),
-                   pg_catalog.unnest($7::jsonb[])
+                   pg_catalog.unnest($7::jsonb[]),
+                   pg_catalog.unnest($9::timestamptz[])
                ) WITH ORDINALITY
                     AS e(execution_id, schedule_id, workflow_id, scheduled_for, status, coalesced,
-                         trigger_data, ord)
+                         trigger_data, deadline_at, ord)
               ORDER BY e.ord
              ON CONFLICT (schedule_id, scheduled_for) DO NOTHING
              RETURNING execution_id",
@@ -147,6 +199,7 @@ pub fn insert_executions(rows: &mut ExecutionRows, triggered_at: DateTime<Utc>) 
                 take(&mut rows.coalesced).into(),
                 take(&mut rows.trigger_data).into(),
                 from_utc(triggered_at).into(),
+                take(&mut rows.deadline_at).into(),
             ],
         )?;
         let mut inserted = HashSet::with_capacity(table.len());
@@ -168,6 +221,7 @@ pub struct ScheduleAdvances {
     pub next_execution_at: Vec<Option<TimestampWithTimeZone>>,
     pub fired: Vec<bool>,
     pub execution_id: Vec<Option<Uuid>>,
+    pub buffered_for: Vec<Option<TimestampWithTimeZone>>,
 }
 
 /// Advances every claimed schedule in one statement.
@@ -182,14 +236,16 @@ pub fn advance_schedules(rows: &mut ScheduleAdvances, updated_at: DateTime<Utc>)
                 execution_count = s.execution_count OPERATOR(pg_catalog.+) CASE WHEN u.fired THEN 1 ELSE 0 END,
                 last_execution_at = CASE WHEN u.fired THEN $5 ELSE s.last_execution_at END,
                 last_execution_id = CASE WHEN u.fired THEN u.execution_id ELSE s.last_execution_id END,
+                buffered_for = u.buffered_for,
                 updated_at = $5
            FROM ROWS FROM (
                pg_catalog.unnest($1::bigint[]),
                pg_catalog.unnest($2::timestamptz[]),
                pg_catalog.unnest($3::boolean[]),
-               pg_catalog.unnest($4::uuid[])
+               pg_catalog.unnest($4::uuid[]),
+               pg_catalog.unnest($6::timestamptz[])
            )
-                AS u(id, next_execution_at, fired, execution_id)
+                AS u(id, next_execution_at, fired, execution_id, buffered_for)
           WHERE s.id OPERATOR(pg_catalog.=) u.id",
         &[
             take(&mut rows.id).into(),
@@ -197,6 +253,7 @@ pub fn advance_schedules(rows: &mut ScheduleAdvances, updated_at: DateTime<Utc>)
             take(&mut rows.fired).into(),
             take(&mut rows.execution_id).into(),
             from_utc(updated_at).into(),
+            take(&mut rows.buffered_for).into(),
         ],
     )
     .unwrap_or_else(|err| spi_failed(err));

@@ -4,5 +4,6 @@
 
 pub mod audit;
 pub mod due;
+pub mod executions;
 pub mod extension;
 pub mod schedules;

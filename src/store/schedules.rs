@@ -42,25 +42,28 @@ pub struct LockedSchedule {
     pub owner_role: String,
 }
 
-/// The six columns a schedule config sets, in the order the statements below bind them.
-fn config_params(config: &ScheduleConfig) -> [pgrx::datum::DatumWithOid<'static>; 5] {
+/// The columns a schedule config sets besides `max_executions`, in the order the statements
+/// below bind them.
+fn config_params(config: &ScheduleConfig) -> [pgrx::datum::DatumWithOid<'static>; 7] {
     [
         config.kind.as_str().into(),
         config.cron_expression.clone().into(),
         config.interval_seconds.into(),
         config.scheduled_time.map(from_utc).into(),
         config.timezone.clone().into(),
+        config.overlap.as_str().into(),
+        config.max_runtime_seconds.into(),
     ]
 }
 
 pub fn insert_schedule(new: &NewSchedule) -> JsonB {
-    let [kind, cron, interval, time, zone] = config_params(new.config);
+    let [kind, cron, interval, time, zone, overlap, max_runtime] = config_params(new.config);
     Spi::get_one_with_args::<JsonB>(
         "INSERT INTO workflow_scheduler.workflow_schedules AS s
              (schedule_type, cron_expression, interval_seconds, scheduled_time, timezone,
               workflow_id, next_execution_at, is_active, max_executions, context_data,
-              community_id, created_by, updated_by, owner_role)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7 IS NOT NULL, $8, $9, $10, $11, $11, $12)
+              community_id, created_by, updated_by, owner_role, overlap, max_runtime_seconds)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7 IS NOT NULL, $8, $9, $10, $11, $11, $12, $13, $14)
          RETURNING workflow_scheduler.schedule_to_json(s)",
         &[
             kind,
@@ -75,6 +78,8 @@ pub fn insert_schedule(new: &NewSchedule) -> JsonB {
             new.community_id.into(),
             new.user_id.into(),
             new.owner_role.into(),
+            overlap,
+            max_runtime,
         ],
     )
     .unwrap_or_else(|err| spi_failed(err))
@@ -113,13 +118,15 @@ pub fn lock_schedule(schedule_id: Uuid) -> Option<LockedSchedule> {
 }
 
 pub fn update_schedule(change: &ScheduleChange) -> JsonB {
-    let [kind, cron, interval, time, zone] = config_params(change.config);
+    let [kind, cron, interval, time, zone, overlap, max_runtime] = config_params(change.config);
+    // A buffered occurrence belongs to the old configuration: it no longer waits.
     Spi::get_one_with_args::<JsonB>(
         "UPDATE workflow_scheduler.workflow_schedules AS s
             SET schedule_type = $1, cron_expression = $2, interval_seconds = $3,
                 scheduled_time = $4, timezone = $5, next_execution_at = $7,
                 is_active = $7 IS NOT NULL, max_executions = $8, anchor_at = $9,
-                updated_by = $10, updated_at = pg_catalog.now()
+                updated_by = $10, updated_at = pg_catalog.now(),
+                overlap = $11, max_runtime_seconds = $12, buffered_for = NULL
           WHERE schedule_id OPERATOR(pg_catalog.=) $6
          RETURNING workflow_scheduler.schedule_to_json(s)",
         &[
@@ -133,17 +140,20 @@ pub fn update_schedule(change: &ScheduleChange) -> JsonB {
             change.config.max_executions.into(),
             from_utc(change.anchor_at).into(),
             change.user_id.into(),
+            overlap,
+            max_runtime,
         ],
     )
     .unwrap_or_else(|err| spi_failed(err))
     .unwrap_or_else(|| pgrx::error!("workflow_scheduler: UPDATE returned no row"))
 }
 
-/// Deactivates a locked schedule.
+/// Deactivates a locked schedule; an occurrence it held back no longer waits.
 pub fn deactivate_schedule(schedule_id: Uuid, user_id: Option<i64>) {
     Spi::run_with_args(
         "UPDATE workflow_scheduler.workflow_schedules
-            SET is_active = false, next_execution_at = NULL, updated_by = $2, updated_at = pg_catalog.now()
+            SET is_active = false, next_execution_at = NULL, buffered_for = NULL,
+                updated_by = $2, updated_at = pg_catalog.now()
           WHERE schedule_id OPERATOR(pg_catalog.=) $1",
         &[schedule_id.into(), user_id.into()],
     )

@@ -8,43 +8,6 @@ mod tests {
 
     use crate::tests::support::*;
 
-    /// Moves the schedule's next run `ago` into the past, as if the worker had been away.
-    fn due_since(schedule_id: &str, ago: &str) {
-        Spi::run_with_args(
-            "UPDATE workflow_scheduler.workflow_schedules
-                SET next_execution_at = now() - $2::interval WHERE schedule_id = $1::uuid",
-            &[schedule_id.into(), ago.into()],
-        )
-        .unwrap();
-    }
-
-    fn fired_now() -> Vec<(String, String)> {
-        Spi::connect(|client| {
-            client
-                .select(
-                    "SELECT schedule_id::text, execution_id::text FROM workflow_scheduler.schedule_check_due()",
-                    None,
-                    &[],
-                )
-                .unwrap()
-                .map(|row| (row.get::<String>(1).unwrap().unwrap(), row.get::<String>(2).unwrap().unwrap()))
-                .collect()
-        })
-    }
-
-    fn audit_actions(schedule_id: &str) -> Vec<String> {
-        Spi::get_one_with_args::<Vec<String>>(
-            "SELECT pg_catalog.array_agg(action ORDER BY id) FROM workflow_scheduler.audit_log WHERE schedule_id = $1::uuid",
-            &[schedule_id.into()],
-        )
-        .unwrap()
-        .unwrap_or_default()
-    }
-
-    fn id_of(schedule: &serde_json::Value) -> String {
-        schedule["schedule_id"].as_str().unwrap().to_string()
-    }
-
     #[pg_test]
     fn a_due_schedule_fires_once_and_records_everything() {
         let id = id_of(&add_with_context(

@@ -5,10 +5,12 @@
 //! - `api`: every function, every error (SQLSTATE, message, nothing written), conformance;
 //! - `firing`: the due pass through `schedule_check_due()`: fire, miss, coalesce, limit, broken
 //!   row, with their execution and audit rows;
+//! - `lifecycle`: claims, leases, heartbeats, completions and the overlap policy;
 //! - `security`: application roles with exactly the documented grants, isolation between
 //!   them, and objects planted in `public` that must never run.
 
 mod api;
 mod firing;
+mod lifecycle;
 mod security;
 mod support;

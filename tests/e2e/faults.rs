@@ -208,19 +208,6 @@ fn a_worker_waiting_for_a_table_lock_still_stops_when_terminated() {
     remove_workflow(&mut client, &workflow);
 }
 
-/// Adds `n` one-time schedules of `workflow`, all due `seconds` from now.
-fn add_burst(client: &mut postgres::Client, workflow: &str, n: i32, seconds: f64) {
-    let at = in_seconds(client, seconds);
-    client
-        .execute(
-            "SELECT workflow_scheduler.schedule_add($1::text::uuid,
-                 jsonb_build_object('schedule_type', 'one_time', 'scheduled_time', $2::text), 1, 1)
-               FROM generate_series(1, $3::int)",
-            &[&workflow, &at, &n],
-        )
-        .unwrap();
-}
-
 /// Connects again, for as long as the server takes to come back (crash recovery).
 fn reconnect() -> postgres::Client {
     let deadline = std::time::Instant::now() + Duration::from_secs(90);

@@ -8,6 +8,7 @@
 
 mod faults;
 mod firing;
+mod lifecycle;
 mod security;
 mod upgrade;
 mod worker;
@@ -199,4 +200,32 @@ pub fn worker_pid(client: &mut Client) -> Option<i32> {
         .query_opt("SELECT pid FROM pg_stat_activity WHERE backend_type = 'workflow_scheduler'", &[])
         .unwrap()
         .map(|row| row.get(0))
+}
+
+/// Login roles with exactly the documented grants (idempotent: the cluster outlives a test).
+pub fn app_role(name: &str) -> Client {
+    let mut admin = connect();
+    admin
+        .batch_execute(&format!(
+            "DO $$ BEGIN
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN CREATE ROLE {name} LOGIN; END IF;
+             END $$;
+             GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA workflow_scheduler TO {name};
+             GRANT SELECT ON ALL TABLES IN SCHEMA workflow_scheduler TO {name};"
+        ))
+        .unwrap();
+    config(&database(), name).connect(NoTls).expect("log in as the application role")
+}
+
+/// Adds `n` one-time schedules of `workflow`, all due `seconds` from now.
+pub fn add_burst(client: &mut Client, workflow: &str, n: i32, seconds: f64) {
+    let at = in_seconds(client, seconds);
+    client
+        .execute(
+            "SELECT workflow_scheduler.schedule_add($1::text::uuid,
+                 jsonb_build_object('schedule_type', 'one_time', 'scheduled_time', $2::text), 1, 1)
+               FROM generate_series(1, $3::int)",
+            &[&workflow, &at, &n],
+        )
+        .unwrap();
 }

@@ -4,24 +4,9 @@
 
 use std::time::Duration;
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use crate::*;
-
-/// Login roles with exactly the documented grants (idempotent: the cluster outlives a test).
-fn app_role(name: &str) -> Client {
-    let mut admin = connect();
-    admin
-        .batch_execute(&format!(
-            "DO $$ BEGIN
-                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN CREATE ROLE {name} LOGIN; END IF;
-             END $$;
-             GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA workflow_scheduler TO {name};
-             GRANT SELECT ON ALL TABLES IN SCHEMA workflow_scheduler TO {name};"
-        ))
-        .unwrap();
-    config(&database(), name).connect(NoTls).expect("log in as the application role")
-}
 
 fn one_time_in(client: &mut Client, workflow: &str, seconds: f64, context: &str) -> String {
     let at = in_seconds(client, seconds);

@@ -8,14 +8,23 @@ use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
 use crate::error::ScheduleError;
+use crate::firing::overlap::OverlapPolicy;
 use crate::time::cache::CronCache;
 use crate::time::cron::CronSchedule;
 use crate::time::recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};
 use crate::time::zone::{parse_timezone, resolve_local};
 
 /// Every key `schedule_config` may contain. Anything else is a typo and is rejected.
-pub const CONFIG_KEYS: [&str; 6] =
-    ["schedule_type", "cron_expression", "timezone", "interval_seconds", "scheduled_time", "max_executions"];
+pub const CONFIG_KEYS: [&str; 8] = [
+    "schedule_type",
+    "cron_expression",
+    "timezone",
+    "interval_seconds",
+    "scheduled_time",
+    "max_executions",
+    "overlap",
+    "max_runtime_seconds",
+];
 
 /// Keys of the trigger data that `context_data` may not use, so they keep their meaning.
 pub const RESERVED_TRIGGER_KEYS: [&str; 7] =
@@ -47,6 +56,10 @@ pub struct ScheduleConfig {
     pub timezone: String,
     /// At least 1, or `None` for unlimited.
     pub max_executions: Option<i32>,
+    /// What an occurrence does while an earlier execution is unfinished.
+    pub overlap: OverlapPolicy,
+    /// An execution unfinished after this many seconds becomes `timed_out`; `None`: never.
+    pub max_runtime_seconds: Option<i32>,
 }
 
 impl ScheduleConfig {
@@ -102,6 +115,14 @@ pub fn validate_config(
         Some(value) => Some(positive_i32(value, "max_executions")?),
         None => None,
     };
+    let overlap = match present(object, "overlap") {
+        Some(value) => OverlapPolicy::parse(as_str(value, "overlap")?)?,
+        None => OverlapPolicy::default(),
+    };
+    let max_runtime_seconds = match present(object, "max_runtime_seconds") {
+        Some(value) => Some(positive_i32(value, "max_runtime_seconds")?),
+        None => None,
+    };
 
     for (key, owner) in TYPE_KEYS {
         if owner != kind && present(object, key).is_some() {
@@ -118,6 +139,8 @@ pub fn validate_config(
         scheduled_time: None,
         timezone: tz.name().to_string(),
         max_executions,
+        overlap,
+        max_runtime_seconds,
     };
 
     match kind {

@@ -317,3 +317,43 @@ fn context_data_rules() {
         assert!(msg.starts_with(&format!("{CFG}context_data key '{key}' is reserved")), "{msg}");
     }
 }
+
+#[test]
+fn overlap_and_max_runtime() {
+    use scheduler_core::firing::overlap::OverlapPolicy;
+    let base = || json!({"schedule_type": "interval", "interval_seconds": 60});
+    let c = ok(base());
+    assert_eq!((c.overlap, c.max_runtime_seconds), (OverlapPolicy::Allow, None));
+    for (name, policy) in
+        [("allow", OverlapPolicy::Allow), ("skip", OverlapPolicy::Skip), ("buffer_one", OverlapPolicy::BufferOne)]
+    {
+        let mut config = base();
+        config["overlap"] = json!(name);
+        config["max_runtime_seconds"] = json!(3600);
+        let c = ok(config);
+        assert_eq!((c.overlap, c.max_runtime_seconds), (policy, Some(3600)));
+    }
+    let mut config = base();
+    config["overlap"] = Value::Null;
+    config["max_runtime_seconds"] = Value::Null;
+    let c = ok(config);
+    assert_eq!((c.overlap, c.max_runtime_seconds), (OverlapPolicy::Allow, None));
+
+    let with = |key: &str, value: Value| {
+        let mut config = base();
+        config[key] = value;
+        config
+    };
+    let msg = rejected(with("overlap", json!("queue")), CFG);
+    assert!(msg.ends_with("overlap must be one of allow, skip, buffer_one, got 'queue'"), "{msg}");
+    rejected(with("overlap", json!(true)), "Invalid schedule configuration: overlap must be a string");
+    rejected(
+        with("max_runtime_seconds", json!(0)),
+        "Invalid schedule configuration: max_runtime_seconds must be at least 1",
+    );
+    rejected(
+        with("max_runtime_seconds", json!("60")),
+        "Invalid schedule configuration: max_runtime_seconds must be an integer",
+    );
+    rejected(with("max_runtime_seconds", json!(1.5)), CFG);
+}

@@ -8,6 +8,7 @@ use crate::audit::AuditEvent;
 use crate::config::ScheduleConfig;
 use crate::error::ScheduleError;
 use crate::firing::grace::{decide_due, DueOutcome};
+use crate::firing::overlap::{decide_overlap, OverlapOutcome, OverlapPolicy};
 use crate::payload::{build_trigger_data, iso_utc};
 use crate::time::cache::CronCache;
 use crate::time::recurrence::{Recurrence, ScheduleKind};
@@ -18,17 +19,51 @@ pub struct DueSchedule<'a> {
     pub schedule_id: &'a str,
     pub workflow_id: &'a str,
     pub community_id: Option<i64>,
-    pub next_execution_at: DateTime<Utc>,
+    /// `None` only for an inactive schedule claimed because its buffered occurrence was
+    /// released.
+    pub next_execution_at: Option<DateTime<Utc>>,
     pub max_executions: Option<i32>,
     pub execution_count: i32,
     pub context_data: &'a Map<String, Value>,
+    pub overlap: OverlapPolicy,
+    pub max_runtime_seconds: Option<i32>,
+    /// An earlier execution of this schedule is `triggered` or `running`.
+    pub busy: bool,
+    /// The occurrence that `buffer_one` holds back.
+    pub buffered_for: Option<DateTime<Utc>>,
+}
+
+/// What becomes of the occurrence a plan is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occurrence {
+    /// A `triggered` execution, a NOTIFY, and a count toward `max_executions`.
+    Fired,
+    /// Later than the grace period: a `missed` execution.
+    Missed,
+    /// The overlap policy said no: a `skipped` execution.
+    Skipped,
+    /// Held back by `buffer_one` (no execution yet): the schedule's `buffered_for`.
+    Buffered,
+    /// Recorded before by another pass: nothing is written but the schedule's move.
+    AlreadyRecorded,
+}
+
+impl Occurrence {
+    /// The execution row's status; `None`: no row.
+    pub fn status(self) -> Option<&'static str> {
+        match self {
+            Occurrence::Fired => Some("triggered"),
+            Occurrence::Missed => Some("missed"),
+            Occurrence::Skipped => Some("skipped"),
+            Occurrence::Buffered | Occurrence::AlreadyRecorded => None,
+        }
+    }
 }
 
 /// What to write for one due schedule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FirePlan {
-    /// True: a `triggered` execution and a NOTIFY. False: a `missed` execution only.
-    pub fired: bool,
+    pub occurrence: Occurrence,
     pub scheduled_for: DateTime<Utc>,
     /// Older occurrences skipped in favour of this one.
     pub coalesced: u64,
@@ -37,6 +72,10 @@ pub struct FirePlan {
     /// The first occurrence after now whatever the limit: where the schedule moves when the
     /// occurrence turns out to be recorded already (see [`FirePlan::already_recorded`]).
     pub next_occurrence: Option<DateTime<Utc>>,
+    /// The schedule's new `buffered_for`.
+    pub buffered_for: Option<DateTime<Utc>>,
+    /// When a fired execution times out (`max_runtime_seconds`).
+    pub deadline_at: Option<DateTime<Utc>>,
     /// The execution row's `trigger_data` (and the full NOTIFY payload).
     pub trigger_data: Value,
     pub events: Vec<AuditEvent>,
@@ -47,21 +86,32 @@ impl FirePlan {
     /// (schedule_id, scheduled_for) key refused the execution row. Then nothing counts, no
     /// event is written and nothing is notified; the schedule only moves on.
     pub fn already_recorded(self) -> FirePlan {
-        FirePlan { fired: false, next_execution_at: self.next_occurrence, events: Vec::new(), ..self }
+        FirePlan {
+            occurrence: Occurrence::AlreadyRecorded,
+            next_execution_at: self.next_occurrence,
+            events: Vec::new(),
+            ..self
+        }
     }
 
-    pub fn status(&self) -> &'static str {
-        if self.fired {
-            "triggered"
-        } else {
-            "missed"
-        }
+    pub fn fired(&self) -> bool {
+        self.occurrence == Occurrence::Fired
+    }
+
+    /// The execution row's status; `None`: no row (a buffered occurrence).
+    pub fn status(&self) -> Option<&'static str> {
+        self.occurrence.status()
     }
 }
 
-/// Decides what a due schedule becomes at `now`: fired once for the latest occurrence within
-/// `grace` (older ones coalesced), or recorded as missed; deactivated when it reaches
-/// `max_executions` or has no next occurrence.
+/// Decides what a due schedule becomes at `now`.
+///
+/// - A buffered occurrence whose blocker has finished fires first, alone: the schedule's next
+///   time stays, so a regular occurrence that is also due is planned by the next pass.
+/// - Otherwise the latest occurrence within `grace` fires (older ones coalesced), or is
+///   recorded as missed; the overlap policy may skip or buffer a fire while an earlier
+///   execution is unfinished. A fire deactivates the schedule when it reaches
+///   `max_executions`; a schedule with no next occurrence is deactivated too.
 pub fn plan_due(
     row: &DueSchedule,
     recurrence: &Recurrence,
@@ -69,14 +119,36 @@ pub fn plan_due(
     now: DateTime<Utc>,
     grace: Duration,
 ) -> FirePlan {
-    let decision = decide_due(recurrence, row.next_execution_at, now, grace);
-    let (fired, scheduled_for, coalesced) = match decision.outcome {
-        DueOutcome::Fire { scheduled_for, coalesced } => (true, scheduled_for, coalesced),
-        DueOutcome::Missed { scheduled_for, coalesced } => (false, scheduled_for, coalesced),
+    let (occurrence, scheduled_for, coalesced, next_occurrence, buffered_for) = match row.buffered_for {
+        Some(waiting) if !row.busy => (Occurrence::Fired, waiting, 0, row.next_execution_at, None),
+        _ => {
+            // Claimed for being due, so the next time is set (see `DueSchedule`).
+            let stored_next = row.next_execution_at.unwrap_or(now);
+            let decision = decide_due(recurrence, stored_next, now, grace);
+            let (occurrence, scheduled_for, coalesced) = match decision.outcome {
+                DueOutcome::Missed { scheduled_for, coalesced } => (Occurrence::Missed, scheduled_for, coalesced),
+                DueOutcome::Fire { scheduled_for, coalesced } => {
+                    let occurrence = match decide_overlap(row.overlap, row.busy, row.buffered_for.is_some()) {
+                        OverlapOutcome::Fire => Occurrence::Fired,
+                        OverlapOutcome::Skip => Occurrence::Skipped,
+                        OverlapOutcome::Buffer => Occurrence::Buffered,
+                    };
+                    (occurrence, scheduled_for, coalesced)
+                }
+            };
+            let buffered_for = if occurrence == Occurrence::Buffered { Some(scheduled_for) } else { row.buffered_for };
+            (occurrence, scheduled_for, coalesced, decision.next_execution_at, buffered_for)
+        }
     };
+    let fired = occurrence == Occurrence::Fired;
+    let released = fired && row.buffered_for.is_some() && buffered_for.is_none();
     let count_after = row.execution_count + i32::from(fired);
     let limit_reached = fired && row.max_executions.is_some_and(|max| count_after >= max);
-    let next_execution_at = if limit_reached { None } else { decision.next_execution_at };
+    let next_execution_at = if limit_reached { None } else { next_occurrence };
+    let deadline_at = row
+        .max_runtime_seconds
+        .filter(|_| fired)
+        .and_then(|seconds| now.checked_add_signed(Duration::seconds(i64::from(seconds))));
     let trigger_data = build_trigger_data(
         row.schedule_id,
         execution_id,
@@ -92,30 +164,44 @@ pub fn plan_due(
             .by(row.community_id, None)
             .with("schedule_id", row.schedule_id)
     };
+    let occurrence_event = |action, result| {
+        about(action, result)
+            .with("execution_id", execution_id)
+            .with("workflow_id", row.workflow_id)
+            .with("scheduled_for", iso_utc(scheduled_for))
+    };
     let mut events = Vec::with_capacity(3);
-    if fired {
-        events.push(
-            about("schedule_triggered", "SUCCESS")
-                .with("execution_id", execution_id)
-                .with("workflow_id", row.workflow_id)
-                .with("scheduled_for", iso_utc(scheduled_for))
-                .with("coalesced", coalesced),
-        );
-        events.push(
-            about("schedule_executed", "SUCCESS")
-                .with("execution_id", execution_id)
-                .with("execution_count", count_after)
-                .with("next_execution_at", next_execution_at.map(iso_utc)),
-        );
-    } else {
-        events.push(
-            about("schedule_missed", "MISSED")
-                .with("execution_id", execution_id)
-                .with("workflow_id", row.workflow_id)
-                .with("scheduled_for", iso_utc(scheduled_for))
+    match occurrence {
+        Occurrence::Fired => {
+            let mut triggered = occurrence_event("schedule_triggered", "SUCCESS").with("coalesced", coalesced);
+            if released {
+                triggered = triggered.with("buffered", true);
+            }
+            events.push(triggered);
+            events.push(
+                about("schedule_executed", "SUCCESS")
+                    .with("execution_id", execution_id)
+                    .with("execution_count", count_after)
+                    .with("next_execution_at", next_execution_at.map(iso_utc)),
+            );
+        }
+        Occurrence::Missed => events.push(
+            occurrence_event("schedule_missed", "MISSED")
                 .with("late_by_seconds", (now - scheduled_for).num_seconds())
                 .with("coalesced", coalesced),
-        );
+        ),
+        Occurrence::Skipped => events.push(
+            occurrence_event("schedule_skipped", "SKIPPED")
+                .with("overlap", row.overlap.as_str())
+                .with("coalesced", coalesced),
+        ),
+        Occurrence::Buffered => events.push(
+            about("schedule_buffered", "BUFFERED")
+                .with("workflow_id", row.workflow_id)
+                .with("scheduled_for", iso_utc(scheduled_for))
+                .with("coalesced", coalesced),
+        ),
+        Occurrence::AlreadyRecorded => {}
     }
     if limit_reached {
         events.push(
@@ -125,11 +211,13 @@ pub fn plan_due(
         );
     }
     FirePlan {
-        fired,
+        occurrence,
         scheduled_for,
         coalesced,
         next_execution_at,
-        next_occurrence: decision.next_execution_at,
+        next_occurrence,
+        buffered_for,
+        deadline_at,
         trigger_data,
         events,
     }
@@ -206,10 +294,14 @@ mod tests {
             schedule_id: "s-1",
             workflow_id: "w-1",
             community_id: Some(7),
-            next_execution_at: utc(next),
+            next_execution_at: Some(utc(next)),
             max_executions: max,
             execution_count: count,
             context_data: context,
+            overlap: OverlapPolicy::Allow,
+            max_runtime_seconds: None,
+            busy: false,
+            buffered_for: None,
         }
     }
 
@@ -231,8 +323,8 @@ mod tests {
             utc("2024-05-01T10:00:01Z"),
             Duration::minutes(15),
         );
-        assert!(plan.fired);
-        assert_eq!(plan.status(), "triggered");
+        assert!(plan.fired());
+        assert_eq!(plan.status(), Some("triggered"));
         assert_eq!(plan.scheduled_for, utc("2024-05-01T10:00:00Z"));
         assert_eq!(plan.next_execution_at, Some(utc("2024-05-01T11:00:00Z")));
         assert_eq!(actions(&plan), ["schedule_triggered", "schedule_executed"]);
@@ -252,7 +344,7 @@ mod tests {
             utc("2024-05-01T10:00:01Z"),
             Duration::minutes(15),
         );
-        assert!(plan.fired);
+        assert!(plan.fired());
         assert_eq!(plan.next_execution_at, None);
         assert_eq!(actions(&plan), ["schedule_triggered", "schedule_executed", "schedule_limit_reached"]);
     }
@@ -268,7 +360,7 @@ mod tests {
             Duration::minutes(15),
         )
         .already_recorded();
-        assert!(!plan.fired);
+        assert!(!plan.fired());
         assert!(plan.events.is_empty());
         assert_eq!(plan.next_execution_at, Some(utc("2024-05-01T11:00:00Z")), "the limit was not used up");
     }
@@ -283,12 +375,116 @@ mod tests {
             utc("2024-05-01T10:30:00Z"),
             Duration::minutes(15),
         );
-        assert!(!plan.fired);
-        assert_eq!(plan.status(), "missed");
+        assert!(!plan.fired());
+        assert_eq!(plan.status(), Some("missed"));
         assert_eq!(plan.next_execution_at, Some(utc("2024-05-01T11:00:00Z")));
         assert_eq!(actions(&plan), ["schedule_missed"]);
         assert_eq!(plan.events[0].result, "MISSED");
         assert_eq!(plan.events[0].details_json()["late_by_seconds"], 1800);
+    }
+
+    const ON_TIME: &str = "2024-05-01T10:00:01Z";
+
+    fn busy_row<'a>(
+        overlap: OverlapPolicy,
+        buffered: Option<&str>,
+        context: &'a Map<String, Value>,
+    ) -> DueSchedule<'a> {
+        DueSchedule {
+            overlap,
+            busy: true,
+            buffered_for: buffered.map(utc),
+            ..row("2024-05-01T10:00:00Z", None, 4, context)
+        }
+    }
+
+    fn plan_at(row: &DueSchedule, now: &str) -> FirePlan {
+        plan_due(row, &hourly(), "e-1", utc(now), Duration::minutes(15))
+    }
+
+    #[test]
+    fn allow_fires_while_an_earlier_execution_is_unfinished() {
+        let context = Map::new();
+        let plan = plan_at(&busy_row(OverlapPolicy::Allow, None, &context), ON_TIME);
+        assert_eq!(plan.occurrence, Occurrence::Fired);
+        assert_eq!(plan.buffered_for, None);
+    }
+
+    #[test]
+    fn skip_records_a_skipped_execution_that_does_not_count() {
+        let context = Map::new();
+        let plan =
+            plan_at(&DueSchedule { max_executions: Some(5), ..busy_row(OverlapPolicy::Skip, None, &context) }, ON_TIME);
+        assert_eq!(plan.status(), Some("skipped"));
+        assert_eq!(plan.next_execution_at, Some(utc("2024-05-01T11:00:00Z")), "the limit is not used up");
+        assert_eq!(actions(&plan), ["schedule_skipped"]);
+        assert_eq!(plan.events[0].result, "SKIPPED");
+        assert_eq!(plan.events[0].details_json()["overlap"], "skip");
+        assert_eq!(plan.deadline_at, None);
+    }
+
+    #[test]
+    fn buffer_one_holds_one_occurrence_and_skips_the_next() {
+        let context = Map::new();
+        let first = plan_at(&busy_row(OverlapPolicy::BufferOne, None, &context), ON_TIME);
+        assert_eq!(first.occurrence, Occurrence::Buffered);
+        assert_eq!(first.status(), None, "a buffered occurrence has no execution row yet");
+        assert_eq!(first.buffered_for, Some(utc("2024-05-01T10:00:00Z")));
+        assert_eq!(first.next_execution_at, Some(utc("2024-05-01T11:00:00Z")));
+        assert_eq!(actions(&first), ["schedule_buffered"]);
+
+        let waiting = DueSchedule {
+            next_execution_at: Some(utc("2024-05-01T11:00:00Z")),
+            ..busy_row(OverlapPolicy::BufferOne, Some("2024-05-01T10:00:00Z"), &context)
+        };
+        let second = plan_at(&waiting, "2024-05-01T11:00:01Z");
+        assert_eq!(second.status(), Some("skipped"));
+        assert_eq!(second.scheduled_for, utc("2024-05-01T11:00:00Z"));
+        assert_eq!(second.buffered_for, Some(utc("2024-05-01T10:00:00Z")), "the first one still waits");
+    }
+
+    #[test]
+    fn a_released_buffer_fires_its_occurrence_late_and_keeps_the_next_time() {
+        let context = Map::new();
+        let released = DueSchedule {
+            busy: false,
+            next_execution_at: Some(utc("2024-05-01T11:00:00Z")),
+            max_runtime_seconds: Some(600),
+            ..busy_row(OverlapPolicy::BufferOne, Some("2024-05-01T10:00:00Z"), &context)
+        };
+        // Released 40 minutes late, beyond grace: it still fires, for its own time.
+        let plan = plan_at(&released, "2024-05-01T10:40:00Z");
+        assert_eq!(plan.occurrence, Occurrence::Fired);
+        assert_eq!(plan.scheduled_for, utc("2024-05-01T10:00:00Z"));
+        assert_eq!(plan.buffered_for, None);
+        assert_eq!(plan.next_execution_at, Some(utc("2024-05-01T11:00:00Z")));
+        assert_eq!(plan.deadline_at, Some(utc("2024-05-01T10:50:00Z")));
+        assert_eq!(plan.events[0].details_json()["buffered"], true);
+        assert_eq!(plan.events[1].details_json()["execution_count"], 5);
+    }
+
+    #[test]
+    fn a_released_buffer_of_a_finished_schedule_fires_and_it_stays_finished() {
+        let context = Map::new();
+        let released = DueSchedule {
+            busy: false,
+            next_execution_at: None,
+            ..busy_row(OverlapPolicy::BufferOne, Some("2024-05-01T10:00:00Z"), &context)
+        };
+        let plan = plan_at(&released, "2024-05-01T10:05:00Z");
+        assert!(plan.fired());
+        assert_eq!(plan.next_execution_at, None);
+        let again = plan.already_recorded();
+        assert_eq!(again.occurrence, Occurrence::AlreadyRecorded);
+        assert_eq!(again.buffered_for, None, "a recorded occurrence no longer waits");
+    }
+
+    #[test]
+    fn a_late_occurrence_is_missed_whatever_the_policy() {
+        let context = Map::new();
+        let plan = plan_at(&busy_row(OverlapPolicy::BufferOne, None, &context), "2024-05-01T10:30:00Z");
+        assert_eq!(plan.status(), Some("missed"));
+        assert_eq!(plan.buffered_for, None);
     }
 
     #[test]
