@@ -44,7 +44,7 @@ fn a_schedule_whose_fire_always_fails_is_deactivated_and_the_others_fire_without
     const HEALTHY: usize = 20;
     let mut client = connect();
     let mut listener = listen(CHANNEL);
-    let pid = worker_pid(&mut client).expect("the worker runs");
+    let pid = running_worker_pid(&mut client);
     let (workflow, poisoned) = (new_workflow(&mut client), new_workflow(&mut client));
     let _poison = ExecutionTrigger::install(
         "ws_e2e_poison",
@@ -98,7 +98,7 @@ fn a_failure_that_is_no_schedules_fault_holds_firing_back_and_deactivates_nothin
     // disk or a full NOTIFY queue (54000) would: the worker backs off and blames no schedule.
     let mut client = connect();
     let mut listener = listen(CHANNEL);
-    let pid = worker_pid(&mut client).expect("the worker runs");
+    let pid = running_worker_pid(&mut client);
     let workflow = new_workflow(&mut client);
     let disk_full = ExecutionTrigger::install(
         "ws_e2e_disk_full",
@@ -132,7 +132,7 @@ fn firing_pauses_while_the_notify_queue_is_fuller_than_the_limit_and_resumes_aft
     let _limit = ServerSetting::set("workflow_scheduler.notify_queue_pause_at", &PAUSE_AT.to_string());
     let mut client = connect();
     let mut listener = listen(CHANNEL);
-    let pid = worker_pid(&mut client).expect("the worker runs");
+    let pid = running_worker_pid(&mut client);
     let usage = |client: &mut postgres::Client| -> f64 {
         client.query_one("SELECT pg_notification_queue_usage()", &[]).unwrap().get(0)
     };
@@ -184,7 +184,7 @@ fn firing_pauses_while_the_notify_queue_is_fuller_than_the_limit_and_resumes_aft
 #[test]
 fn a_worker_waiting_for_a_table_lock_still_stops_when_terminated() {
     let mut client = connect();
-    let pid = worker_pid(&mut client).expect("the worker runs");
+    let pid = running_worker_pid(&mut client);
     let workflow = new_workflow(&mut client);
     let at = in_seconds(&mut client, 0.5);
     add(&mut client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
@@ -278,7 +278,7 @@ fn kill_9_of_the_worker_during_a_burst_fires_every_occurrence_exactly_once() {
     let workflow = new_workflow(&mut client);
     add_burst(&mut client, &workflow, N, 2.0);
     wait_for_first_fires(&mut client, &workflow);
-    let pid = worker_pid(&mut client).expect("the worker runs");
+    let pid = running_worker_pid(&mut client);
     // SIGKILL: the postmaster treats it as a crash, ends every backend and recovers.
     let killed = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
     assert!(killed.success());

@@ -273,7 +273,7 @@ fn worker_restarts_after_terminate_and_wakes_for_a_sooner_schedule() {
     let mut listener = listen(CHANNEL);
     let _slow_poll = ServerSetting::set("workflow_scheduler.poll_interval", "60s");
 
-    let before = worker_pid(&mut client).expect("the worker runs");
+    let before = running_worker_pid(&mut client);
     client.execute("SELECT pg_terminate_backend($1)", &[&before]).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut after = None;

@@ -195,6 +195,19 @@ pub fn reload(client: &mut Client) {
     thread::sleep(Duration::from_millis(500));
 }
 
+/// The worker's pid, waiting for it to start (a test before may have terminated it; the
+/// postmaster restarts it after 5 s).
+pub fn running_worker_pid(client: &mut Client) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match worker_pid(client) {
+            Some(pid) => return pid,
+            None if Instant::now() < deadline => thread::sleep(Duration::from_millis(200)),
+            None => panic!("the worker did not start"),
+        }
+    }
+}
+
 pub fn worker_pid(client: &mut Client) -> Option<i32> {
     client
         .query_opt("SELECT pid FROM pg_stat_activity WHERE backend_type = 'workflow_scheduler'", &[])

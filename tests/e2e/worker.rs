@@ -13,7 +13,7 @@ use crate::*;
 fn worker_statistics_reach_the_cumulative_statistics_while_it_runs() {
     let mut client = connect();
     let mut listener = listen(CHANNEL);
-    let pid = worker_pid(&mut client).expect("the worker runs");
+    let pid = running_worker_pid(&mut client);
     let inserted = |client: &mut postgres::Client| -> i64 {
         client
             .query_one(
