@@ -60,6 +60,8 @@ CREATE TABLE workflow_scheduler.workflow_schedules (
     overlap              text NOT NULL DEFAULT 'allow',
     max_runtime_seconds  integer,
     buffered_for         timestamptz,
+    -- 0.2.0: the HTTP hook that receives this schedule's fires (schedule_config key hook).
+    hook                 text,
     CONSTRAINT overlap_known
         CHECK (overlap IN ('allow', 'skip', 'buffer_one')),
     CONSTRAINT max_runtime_positive
@@ -112,6 +114,68 @@ CREATE INDEX executions_unfinished_idx ON workflow_scheduler.workflow_schedule_e
 CREATE INDEX executions_deadline_idx ON workflow_scheduler.workflow_schedule_executions (deadline_at)
     WHERE status IN ('triggered', 'running') AND deadline_at IS NOT NULL;
 
+-- 0.2.0: HTTP hooks. A hook is a named endpoint; its secret and its headers (which may carry
+-- credentials) live in hook_secrets, whose rows no role can read (security.sql).
+CREATE TABLE workflow_scheduler.hooks (
+    name                 text PRIMARY KEY,
+    url                  text NOT NULL,
+    timeout_ms           integer NOT NULL DEFAULT 10000,
+    -- The names of the hook's own headers; their values are in hook_secrets.
+    header_names         text[] NOT NULL DEFAULT '{}',
+    enabled              boolean NOT NULL DEFAULT true,
+    disabled_reason      text,
+    -- First 8 hex digits of sha256 of the secret (and of the previous one during a rotation).
+    secret_fingerprint   text NOT NULL,
+    previous_fingerprint text,
+    previous_valid_until timestamptz,
+    last_delivered_at    timestamptz,
+    last_error           text,
+    last_error_at        timestamptz,
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    updated_at           timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT hook_name_length CHECK (length(name) BETWEEN 1 AND 63),
+    CONSTRAINT hook_timeout_range CHECK (timeout_ms BETWEEN 1 AND 600000)
+);
+
+CREATE TABLE workflow_scheduler.hook_secrets (
+    hook                 text PRIMARY KEY REFERENCES workflow_scheduler.hooks (name) ON DELETE CASCADE,
+    secret               text NOT NULL,
+    previous_secret      text,
+    headers              jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT hook_headers_object CHECK (jsonb_typeof(headers) = 'object')
+);
+
+-- The outbox: one row per fire of a schedule with a hook, written in the fire's transaction.
+-- `next_attempt_at` is also the lease of a delivery in flight: if the delivery worker dies
+-- mid-request, the row comes due again then (at least once).
+CREATE TABLE workflow_scheduler.deliveries (
+    delivery_id       uuid PRIMARY KEY,
+    execution_id      uuid NOT NULL REFERENCES workflow_scheduler.workflow_schedule_executions (execution_id),
+    hook              text NOT NULL,
+    status            text NOT NULL DEFAULT 'pending',
+    attempts          integer NOT NULL DEFAULT 0,
+    next_attempt_at   timestamptz NOT NULL,
+    last_status_code  integer,
+    last_error        text,
+    created_at        timestamptz NOT NULL,
+    delivered_at      timestamptz,
+    CONSTRAINT delivery_status_known CHECK (status IN ('pending', 'delivered', 'failed', 'cancelled'))
+);
+CREATE INDEX deliveries_due_idx ON workflow_scheduler.deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_execution_idx ON workflow_scheduler.deliveries (execution_id);
+CREATE INDEX deliveries_hook_pending_idx ON workflow_scheduler.deliveries (hook, created_at) WHERE status = 'pending';
+
+CREATE TABLE workflow_scheduler.delivery_attempts (
+    id            bigserial PRIMARY KEY,
+    delivery_id   uuid NOT NULL REFERENCES workflow_scheduler.deliveries (delivery_id) ON DELETE CASCADE,
+    attempt       integer NOT NULL,
+    attempted_at  timestamptz NOT NULL,
+    status_code   integer,
+    error         text,
+    latency_ms    double precision NOT NULL
+);
+CREATE INDEX delivery_attempts_delivery_idx ON workflow_scheduler.delivery_attempts (delivery_id);
+
 CREATE TABLE workflow_scheduler.audit_log (
     id            bigserial PRIMARY KEY,
     logged_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -136,6 +200,12 @@ SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedule
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedule_executions', '');
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.audit_log_id_seq', '');
+-- A dump of hook_secrets holds the hooks' secrets and header values: guard dumps accordingly.
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.hooks', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.hook_secrets', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.deliveries', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.delivery_attempts', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.delivery_attempts_id_seq', '');
 
 -- The JSON shape every schedule function returns (the seed's result dictionary).
 CREATE FUNCTION workflow_scheduler.schedule_to_json(s workflow_scheduler.workflow_schedules)
@@ -164,6 +234,7 @@ AS $$
         'created_at',        s.created_at,
         'updated_at',        s.updated_at,
         'overlap',           s.overlap,
-        'max_runtime_seconds', s.max_runtime_seconds
+        'max_runtime_seconds', s.max_runtime_seconds,
+        'hook',              s.hook
     )
 $$;

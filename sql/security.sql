@@ -19,6 +19,26 @@ CREATE POLICY audit_of_visible_schedules ON workflow_scheduler.audit_log
         (SELECT s.owner_role FROM workflow_scheduler.workflow_schedules AS s
           WHERE s.schedule_id OPERATOR(pg_catalog.=) audit_log.schedule_id)));
 
+-- Hooks: every role may see which hooks exist and how they are doing (to name one in a
+-- schedule); their secrets and header values are readable by no role: hook_secrets has row-level
+-- security and no policy. Deliveries and their attempts follow their schedule.
+ALTER TABLE workflow_scheduler.hooks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_scheduler.hook_secrets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_scheduler.deliveries ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_scheduler.delivery_attempts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY hooks_visible_to_all ON workflow_scheduler.hooks FOR SELECT USING (true);
+CREATE POLICY deliveries_of_visible_schedules ON workflow_scheduler.deliveries
+    FOR SELECT USING (workflow_scheduler.caller_can_access(
+        (SELECT s.owner_role FROM workflow_scheduler.workflow_schedule_executions AS e
+           JOIN workflow_scheduler.workflow_schedules AS s ON s.schedule_id OPERATOR(pg_catalog.=) e.schedule_id
+          WHERE e.execution_id OPERATOR(pg_catalog.=) deliveries.execution_id)));
+CREATE POLICY attempts_of_visible_schedules ON workflow_scheduler.delivery_attempts
+    FOR SELECT USING (workflow_scheduler.caller_can_access(
+        (SELECT s.owner_role FROM workflow_scheduler.deliveries AS d
+           JOIN workflow_scheduler.workflow_schedule_executions AS e ON e.execution_id OPERATOR(pg_catalog.=) d.execution_id
+           JOIN workflow_scheduler.workflow_schedules AS s ON s.schedule_id OPERATOR(pg_catalog.=) e.schedule_id
+          WHERE d.delivery_id OPERATOR(pg_catalog.=) delivery_attempts.delivery_id)));
+
 -- Privileges: nothing for PUBLIC except previewing next times with schedule_next. An
 -- application role gets exactly two grants (README, docs/security.md):
 --   GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA workflow_scheduler TO app;

@@ -16,6 +16,7 @@ ALTER TABLE workflow_scheduler.workflow_schedules
     ADD COLUMN overlap text NOT NULL DEFAULT 'allow',
     ADD COLUMN max_runtime_seconds integer,
     ADD COLUMN buffered_for timestamptz,
+    ADD COLUMN hook text,
     ADD CONSTRAINT overlap_known CHECK (overlap IN ('allow', 'skip', 'buffer_one')),
     ADD CONSTRAINT max_runtime_positive CHECK (max_runtime_seconds IS NULL OR max_runtime_seconds >= 1);
 CREATE INDEX workflow_schedules_buffered_idx ON workflow_scheduler.workflow_schedules (buffered_for)
@@ -74,7 +75,8 @@ AS $$
         'created_at',        s.created_at,
         'updated_at',        s.updated_at,
         'overlap',           s.overlap,
-        'max_runtime_seconds', s.max_runtime_seconds
+        'max_runtime_seconds', s.max_runtime_seconds,
+        'hook',              s.hook
     )
 $$;
 
@@ -84,12 +86,79 @@ UPDATE workflow_scheduler.audit_log
    SET schedule_id = (details OPERATOR(pg_catalog.->>) 'schedule_id')::uuid
  WHERE (details OPERATOR(pg_catalog.->>) 'schedule_id') OPERATOR(pg_catalog.~*) '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
+-- 0.2.0: HTTP hooks. A hook is a named endpoint; its secret and its headers (which may carry
+-- credentials) live in hook_secrets, whose rows no role can read (security.sql).
+CREATE TABLE workflow_scheduler.hooks (
+    name                 text PRIMARY KEY,
+    url                  text NOT NULL,
+    timeout_ms           integer NOT NULL DEFAULT 10000,
+    -- The names of the hook's own headers; their values are in hook_secrets.
+    header_names         text[] NOT NULL DEFAULT '{}',
+    enabled              boolean NOT NULL DEFAULT true,
+    disabled_reason      text,
+    -- First 8 hex digits of sha256 of the secret (and of the previous one during a rotation).
+    secret_fingerprint   text NOT NULL,
+    previous_fingerprint text,
+    previous_valid_until timestamptz,
+    last_delivered_at    timestamptz,
+    last_error           text,
+    last_error_at        timestamptz,
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    updated_at           timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT hook_name_length CHECK (length(name) BETWEEN 1 AND 63),
+    CONSTRAINT hook_timeout_range CHECK (timeout_ms BETWEEN 1 AND 600000)
+);
+
+CREATE TABLE workflow_scheduler.hook_secrets (
+    hook                 text PRIMARY KEY REFERENCES workflow_scheduler.hooks (name) ON DELETE CASCADE,
+    secret               text NOT NULL,
+    previous_secret      text,
+    headers              jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT hook_headers_object CHECK (jsonb_typeof(headers) = 'object')
+);
+
+-- The outbox: one row per fire of a schedule with a hook, written in the fire's transaction.
+-- `next_attempt_at` is also the lease of a delivery in flight: if the delivery worker dies
+-- mid-request, the row comes due again then (at least once).
+CREATE TABLE workflow_scheduler.deliveries (
+    delivery_id       uuid PRIMARY KEY,
+    execution_id      uuid NOT NULL REFERENCES workflow_scheduler.workflow_schedule_executions (execution_id),
+    hook              text NOT NULL,
+    status            text NOT NULL DEFAULT 'pending',
+    attempts          integer NOT NULL DEFAULT 0,
+    next_attempt_at   timestamptz NOT NULL,
+    last_status_code  integer,
+    last_error        text,
+    created_at        timestamptz NOT NULL,
+    delivered_at      timestamptz,
+    CONSTRAINT delivery_status_known CHECK (status IN ('pending', 'delivered', 'failed', 'cancelled'))
+);
+CREATE INDEX deliveries_due_idx ON workflow_scheduler.deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_execution_idx ON workflow_scheduler.deliveries (execution_id);
+CREATE INDEX deliveries_hook_pending_idx ON workflow_scheduler.deliveries (hook, created_at) WHERE status = 'pending';
+
+CREATE TABLE workflow_scheduler.delivery_attempts (
+    id            bigserial PRIMARY KEY,
+    delivery_id   uuid NOT NULL REFERENCES workflow_scheduler.deliveries (delivery_id) ON DELETE CASCADE,
+    attempt       integer NOT NULL,
+    attempted_at  timestamptz NOT NULL,
+    status_code   integer,
+    error         text,
+    latency_ms    double precision NOT NULL
+);
+CREATE INDEX delivery_attempts_delivery_idx ON workflow_scheduler.delivery_attempts (delivery_id);
+
 -- pg_dump keeps the rows of these tables and the sequences' positions.
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedules', '');
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedules_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedule_executions', '');
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.audit_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.hooks', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.hook_secrets', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.deliveries', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.delivery_attempts', '');
+SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.delivery_attempts_id_seq', '');
 
 -- Row-level security (as in security.sql).
 CREATE FUNCTION workflow_scheduler.caller_can_access(owner_role text) RETURNS boolean
@@ -113,6 +182,29 @@ CREATE POLICY audit_of_visible_schedules ON workflow_scheduler.audit_log
     FOR SELECT USING (workflow_scheduler.caller_can_access(
         (SELECT s.owner_role FROM workflow_scheduler.workflow_schedules AS s
           WHERE s.schedule_id OPERATOR(pg_catalog.=) audit_log.schedule_id)));
+
+-- Hooks: every role may see which hooks exist and how they are doing (to name one in a
+-- schedule); their secrets and header values are readable by no role: hook_secrets has row-level
+-- security and no policy. Deliveries and their attempts follow their schedule.
+ALTER TABLE workflow_scheduler.hooks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_scheduler.hook_secrets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_scheduler.deliveries ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_scheduler.delivery_attempts ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON workflow_scheduler.hooks, workflow_scheduler.hook_secrets, workflow_scheduler.deliveries,
+    workflow_scheduler.delivery_attempts FROM PUBLIC;
+REVOKE ALL ON SEQUENCE workflow_scheduler.delivery_attempts_id_seq FROM PUBLIC;
+CREATE POLICY hooks_visible_to_all ON workflow_scheduler.hooks FOR SELECT USING (true);
+CREATE POLICY deliveries_of_visible_schedules ON workflow_scheduler.deliveries
+    FOR SELECT USING (workflow_scheduler.caller_can_access(
+        (SELECT s.owner_role FROM workflow_scheduler.workflow_schedule_executions AS e
+           JOIN workflow_scheduler.workflow_schedules AS s ON s.schedule_id OPERATOR(pg_catalog.=) e.schedule_id
+          WHERE e.execution_id OPERATOR(pg_catalog.=) deliveries.execution_id)));
+CREATE POLICY attempts_of_visible_schedules ON workflow_scheduler.delivery_attempts
+    FOR SELECT USING (workflow_scheduler.caller_can_access(
+        (SELECT s.owner_role FROM workflow_scheduler.deliveries AS d
+           JOIN workflow_scheduler.workflow_schedule_executions AS e ON e.execution_id OPERATOR(pg_catalog.=) d.execution_id
+           JOIN workflow_scheduler.workflow_schedules AS s ON s.schedule_id OPERATOR(pg_catalog.=) e.schedule_id
+          WHERE d.delivery_id OPERATOR(pg_catalog.=) delivery_attempts.delivery_id)));
 
 -- The execution lifecycle's functions (as the Rust code declares them; security.sql's
 -- REVOKE covers them in a fresh install).

@@ -20,6 +20,12 @@ static ADMIN_ROLE: GucSetting<Option<std::ffi::CString>> = GucSetting::<Option<s
 static NOTIFY_PAYLOAD: GucSetting<NotifyPayload> = GucSetting::<NotifyPayload>::new(NotifyPayload::Full);
 static COMPLETION_CHANNEL: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"workflow_scheduler_completed"));
+static DEFAULT_HOOK: GucSetting<Option<std::ffi::CString>> = GucSetting::<Option<std::ffi::CString>>::new(None);
+static HTTP_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(delivery_core::DEFAULT_HTTP_WORKERS as i32);
+static HTTP_RETRY_DELAYS: GucSetting<Option<std::ffi::CString>> =
+    GucSetting::<Option<std::ffi::CString>>::new(Some(c"5s,30s,2min,10min,30min,1h,2h,4h,8h,8h"));
+static HTTP_ALLOWED_CIDRS: GucSetting<Option<std::ffi::CString>> = GucSetting::<Option<std::ffi::CString>>::new(None);
+static HTTP_SECRET_OVERLAP_S: GucSetting<i32> = GucSetting::<i32>::new(24 * 3600);
 static NOTIFY_QUEUE_PAUSE_AT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
 
 /// `workflow_scheduler.notify_payload`.
@@ -41,6 +47,16 @@ pub fn init(preloading: bool) {
             c"Database the scheduler worker connects to.",
             c"The extension must be created in this database.",
             &DATABASE_NAME,
+            GucContext::Postmaster,
+            GucFlags::default(),
+        );
+        GucRegistry::define_int_guc(
+            c"workflow_scheduler.http_workers",
+            c"Threads of the delivery worker that send HTTP hook requests.",
+            c"Each thread has at most one request in flight; they never touch the database.",
+            &HTTP_WORKERS,
+            1,
+            256,
             GucContext::Postmaster,
             GucFlags::default(),
         );
@@ -101,6 +117,16 @@ pub fn init(preloading: bool) {
         GucContext::Sighup,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"workflow_scheduler.http_secret_overlap",
+        c"How long a rotated hook secret still signs requests, next to the new one.",
+        c"hook_rotate_secret keeps the old secret for this long; receivers accept either signature meanwhile.",
+        &HTTP_SECRET_OVERLAP_S,
+        0,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
     GucRegistry::define_float_guc(
         c"workflow_scheduler.notify_queue_pause_at",
         c"Share of the NOTIFY queue in use above which the worker pauses firing.",
@@ -137,6 +163,39 @@ pub fn init(preloading: bool) {
             None,
         );
         GucRegistry::define_string_guc_with_hooks(
+            c"workflow_scheduler.default_hook",
+            c"HTTP hook for schedules whose schedule_config names none.",
+            c"Empty: only schedules with a hook key are delivered by HTTP. NOTIFY is sent in every case.",
+            &DEFAULT_HOOK,
+            GucContext::Sighup,
+            GucFlags::default(),
+            Some(check_hook_name),
+            None,
+            None,
+        );
+        GucRegistry::define_string_guc_with_hooks(
+            c"workflow_scheduler.http_retry_delays",
+            c"Delays between attempts of an HTTP hook delivery.",
+            c"Comma-separated, units ms, s, min, h; each is varied by 20%. After the last one the delivery is failed.",
+            &HTTP_RETRY_DELAYS,
+            GucContext::Sighup,
+            GucFlags::default(),
+            Some(check_retry_delays),
+            None,
+            None,
+        );
+        GucRegistry::define_string_guc_with_hooks(
+            c"workflow_scheduler.http_allowed_cidrs",
+            c"Non-public addresses that HTTP hooks may connect to anyway.",
+            c"Comma-separated CIDRs, e.g. 127.0.0.1/32. Loopback, private, link-local and other non-public addresses are refused unless listed.",
+            &HTTP_ALLOWED_CIDRS,
+            GucContext::Sighup,
+            GucFlags::SUPERUSER_ONLY,
+            Some(check_allowed_cidrs),
+            None,
+            None,
+        );
+        GucRegistry::define_string_guc_with_hooks(
             c"workflow_scheduler.timezone",
             c"Default IANA time zone for schedules that name none.",
             c"Used by schedule_add and schedule_update when schedule_config has no timezone key.",
@@ -165,6 +224,31 @@ unsafe extern "C-unwind" fn check_notify_channel(
     _source: pg_sys::GucSource::Type,
 ) -> bool {
     unsafe { proposed(newval) }.is_some_and(|name| !name.is_empty() && name.len() < pg_sys::NAMEDATALEN as usize)
+}
+
+/// A hook name as `hook_create` accepts it (empty: no default hook).
+unsafe extern "C-unwind" fn check_hook_name(
+    newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    unsafe { proposed(newval) }.is_none_or(|name| name.len() < pg_sys::NAMEDATALEN as usize)
+}
+
+unsafe extern "C-unwind" fn check_retry_delays(
+    newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    unsafe { proposed(newval) }.is_some_and(|text| delivery_core::RetryDelays::parse(text).is_ok())
+}
+
+unsafe extern "C-unwind" fn check_allowed_cidrs(
+    newval: *mut *mut c_char,
+    _extra: *mut *mut c_void,
+    _source: pg_sys::GucSource::Type,
+) -> bool {
+    unsafe { proposed(newval) }.is_none_or(|text| delivery_core::AddressPolicy::parse(text).is_ok())
 }
 
 unsafe extern "C-unwind" fn check_timezone(

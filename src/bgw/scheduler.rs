@@ -20,7 +20,7 @@ use crate::bgw::common::{self, Installed};
 use crate::firing::due_pass::PassSettings;
 use crate::firing::isolation::{run_isolated, Hold};
 use crate::guc;
-use crate::pg::shmem;
+use crate::pg::shmem::{self, Worker};
 use crate::pg::time_conv::{from_utc, to_utc};
 use crate::store::executions::earliest_deadline_after;
 
@@ -44,7 +44,7 @@ pub fn register() {
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
     common::connect(&guc::database_name());
-    shmem::register_worker();
+    shmem::register(Worker::Scheduler);
 
     let mut started = false;
     // The last reason for idling that was logged: each is logged once, not on every poll.
@@ -55,7 +55,7 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
-        shmem::mark_worker_busy();
+        shmem::mark_busy(Worker::Scheduler);
         common::report_activity(true, c"due pass");
         let step = BackgroundWorker::transaction(move || one_step(started));
         let sleep = match &step {
@@ -105,7 +105,7 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
         BackgroundWorker::transaction(|| system_event("scheduler_stop"));
         common::report_stats(Duration::MAX);
     }
-    shmem::unregister_worker();
+    shmem::unregister(Worker::Scheduler);
     // Exit code 1 asks the postmaster to restart us after RESTART_DELAY, so a worker stopped
     // with pg_terminate_backend() comes back; during shutdown nothing is restarted anyway.
     unsafe { pg_sys::proc_exit(1) };
@@ -238,7 +238,7 @@ fn sleep_until(earliest: Option<DateTime<Utc>>) -> Duration {
     let now = Utc::now();
     let poll_end = now + chrono::Duration::from_std(guc::poll_interval()).unwrap_or_default();
     let wake_at = earliest.map_or(poll_end, |at| at.clamp(now, poll_end));
-    shmem::mark_worker_sleeping_until(wake_at);
+    shmem::mark_sleeping_until(Worker::Scheduler, wake_at);
     // The latch wait counts whole milliseconds: round up, or a wake-up less than 1 ms away
     // becomes a zero wait and an empty pass.
     let micros = (wake_at - now).num_microseconds().unwrap_or(0).max(0) as u64;

@@ -1,10 +1,11 @@
-//! Shared memory: the worker's latch and when it plans to wake, and the last database that
+//! Shared memory: each worker's latch and when it plans to wake, and the last database that
 //! used the extension although the worker serves another one.
 //!
-//! Waking the worker early:
-//! A backend that commits a schedule due before that planned time sets the worker's latch, so a
-//! new schedule fires on time even when the poll interval is long. The latch is set from a
-//! commit callback: waking the worker before commit would let it look before the row is visible.
+//! Waking a worker early:
+//! A backend that commits work due before the worker's planned time (a schedule due sooner, a
+//! delivery to send, a completion that releases a buffered occurrence) sets the worker's latch,
+//! so the work starts at once even when the worker sleeps long. The latch is set from a commit
+//! callback: waking the worker before commit would let it look before the row is visible.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, Ordering};
@@ -13,11 +14,42 @@ use chrono::{DateTime, Utc};
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, register_xact_callback, PgAtomic, PgXactCallbackEvent};
 
-/// `pgprocno` of the running worker, or -1.
-static WORKER_PROCNO: PgAtomic<AtomicI32> = unsafe { PgAtomic::new(c"workflow_scheduler_worker_procno") };
-/// Unix microseconds at which the worker plans to wake; `i64::MAX` while it is running a pass,
-/// so that any commit during a pass sets the latch and the worker looks again.
-static WORKER_WAKE_AT: PgAtomic<AtomicI64> = unsafe { PgAtomic::new(c"workflow_scheduler_wake_at") };
+/// `pgprocno` of each running worker, or -1.
+static SCHEDULER_PROCNO: PgAtomic<AtomicI32> = unsafe { PgAtomic::new(c"workflow_scheduler_worker_procno") };
+static DELIVERY_PROCNO: PgAtomic<AtomicI32> = unsafe { PgAtomic::new(c"workflow_scheduler_delivery_procno") };
+/// Unix microseconds at which each worker plans to wake; `i64::MAX` while it is working, so
+/// that any commit meanwhile sets the latch and the worker looks again.
+static SCHEDULER_WAKE_AT: PgAtomic<AtomicI64> = unsafe { PgAtomic::new(c"workflow_scheduler_wake_at") };
+static DELIVERY_WAKE_AT: PgAtomic<AtomicI64> = unsafe { PgAtomic::new(c"workflow_scheduler_delivery_wake_at") };
+
+/// The extension's background workers, each with its own latch.
+#[derive(Clone, Copy)]
+pub enum Worker {
+    /// Fires due schedules.
+    Scheduler,
+    /// Sends HTTP hook deliveries.
+    Delivery,
+}
+
+impl Worker {
+    fn procno(self) -> &'static PgAtomic<AtomicI32> {
+        match self {
+            Worker::Scheduler => &SCHEDULER_PROCNO,
+            Worker::Delivery => &DELIVERY_PROCNO,
+        }
+    }
+
+    fn wake_at(self) -> &'static PgAtomic<AtomicI64> {
+        match self {
+            Worker::Scheduler => &SCHEDULER_WAKE_AT,
+            Worker::Delivery => &DELIVERY_WAKE_AT,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// Oid of the last database where the extension was used although the worker serves another
 /// one (0: none), for the status function to show.
@@ -34,14 +66,17 @@ static HOLD_SQLSTATE: PgAtomic<AtomicI32> = unsafe { PgAtomic::new(c"workflow_sc
 static SHMEM_READY: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
-    /// The earliest next time committed by the current transaction, in Unix microseconds.
-    static PENDING_WAKE: Cell<Option<i64>> = const { Cell::new(None) };
+    /// Per worker, the earliest time of work committed by the current transaction, in Unix
+    /// microseconds.
+    static PENDING_WAKE: [Cell<Option<i64>>; 2] = const { [Cell::new(None), Cell::new(None)] };
 }
 
 /// Called from `_PG_init` while `shared_preload_libraries` is processed.
 pub fn init_shared_memory() {
-    pg_shmem_init!(WORKER_PROCNO = AtomicI32::new(-1));
-    pg_shmem_init!(WORKER_WAKE_AT = AtomicI64::new(i64::MAX));
+    pg_shmem_init!(SCHEDULER_PROCNO = AtomicI32::new(-1));
+    pg_shmem_init!(DELIVERY_PROCNO = AtomicI32::new(-1));
+    pg_shmem_init!(SCHEDULER_WAKE_AT = AtomicI64::new(i64::MAX));
+    pg_shmem_init!(DELIVERY_WAKE_AT = AtomicI64::new(i64::MAX));
     pg_shmem_init!(UNSERVED_DATABASE = AtomicU32::new(0));
     pg_shmem_init!(HOLD_AT = AtomicI64::new(0));
     pg_shmem_init!(HOLD_UNTIL = AtomicI64::new(0));
@@ -68,35 +103,43 @@ pub fn note_hold(sqlstate: i32, until: DateTime<Utc>) {
     HOLD_AT.get().store(Utc::now().timestamp_micros(), Ordering::Relaxed);
 }
 
-/// Asks for the worker to be woken when this transaction commits, if `next` is sooner than it
+/// Asks for `worker` to be woken when this transaction commits, if `next` is sooner than it
 /// planned to wake.
-pub fn wake_worker_on_commit(next: DateTime<Utc>) {
+pub fn wake_on_commit(worker: Worker, next: DateTime<Utc>) {
     if !preloaded() {
         return;
     }
     let next = next.timestamp_micros();
     let first_in_transaction = PENDING_WAKE.with(|pending| {
-        let first = pending.get().is_none();
-        pending.set(Some(pending.get().map_or(next, |p| p.min(next))));
+        let first = pending.iter().all(|p| p.get().is_none());
+        let mine = &pending[worker.index()];
+        mine.set(Some(mine.get().map_or(next, |p| p.min(next))));
         first
     });
     if first_in_transaction {
         register_xact_callback(PgXactCallbackEvent::Commit, || {
-            if let Some(at) = PENDING_WAKE.with(Cell::take) {
-                wake_if_sooner(at);
+            for worker in [Worker::Scheduler, Worker::Delivery] {
+                if let Some(at) = PENDING_WAKE.with(|pending| pending[worker.index()].take()) {
+                    wake_if_sooner(worker, at);
+                }
             }
         });
         register_xact_callback(PgXactCallbackEvent::Abort, || {
-            PENDING_WAKE.with(Cell::take);
+            PENDING_WAKE.with(|pending| pending.iter().for_each(|p| p.set(None)));
         });
     }
 }
 
-fn wake_if_sooner(at_unix_micros: i64) {
-    if at_unix_micros >= WORKER_WAKE_AT.get().load(Ordering::Acquire) {
+/// The scheduler worker: a schedule due at `next` was committed.
+pub fn wake_worker_on_commit(next: DateTime<Utc>) {
+    wake_on_commit(Worker::Scheduler, next);
+}
+
+fn wake_if_sooner(worker: Worker, at_unix_micros: i64) {
+    if at_unix_micros >= worker.wake_at().get().load(Ordering::Acquire) {
         return;
     }
-    let procno = WORKER_PROCNO.get().load(Ordering::Acquire);
+    let procno = worker.procno().get().load(Ordering::Acquire);
     if procno < 0 {
         return;
     }
@@ -108,21 +151,21 @@ fn wake_if_sooner(at_unix_micros: i64) {
 }
 
 /// Worker side: publish this process's latch.
-pub fn register_worker() {
+pub fn register(worker: Worker) {
     let procno = unsafe { (*pg_sys::MyProc).pgprocno };
-    WORKER_PROCNO.get().store(procno, Ordering::Release);
+    worker.procno().get().store(procno, Ordering::Release);
 }
 
-pub fn unregister_worker() {
-    WORKER_PROCNO.get().store(-1, Ordering::Release);
+pub fn unregister(worker: Worker) {
+    worker.procno().get().store(-1, Ordering::Release);
 }
 
-/// Worker side: a pass is running; every commit from now on wakes it again.
-pub fn mark_worker_busy() {
-    WORKER_WAKE_AT.get().store(i64::MAX, Ordering::Release);
+/// Worker side: it is working; every commit from now on wakes it again.
+pub fn mark_busy(worker: Worker) {
+    worker.wake_at().get().store(i64::MAX, Ordering::Release);
 }
 
 /// Worker side: it will sleep until `at` unless woken.
-pub fn mark_worker_sleeping_until(at: DateTime<Utc>) {
-    WORKER_WAKE_AT.get().store(at.timestamp_micros(), Ordering::Release);
+pub fn mark_sleeping_until(worker: Worker, at: DateTime<Utc>) {
+    worker.wake_at().get().store(at.timestamp_micros(), Ordering::Release);
 }
