@@ -312,3 +312,18 @@ pub fn notify_payload() -> PayloadMode {
 pub fn notify_queue_pause_at() -> f64 {
     NOTIFY_QUEUE_PAUSE_AT.get()
 }
+
+pub fn http_workers() -> usize {
+    HTTP_WORKERS.get().max(1) as usize
+}
+
+/// Checked when set, so it always parses; the default if it somehow does not.
+pub fn http_retry_delays() -> delivery_core::RetryDelays {
+    delivery_core::RetryDelays::parse(&string_or(&HTTP_RETRY_DELAYS, c"")).unwrap_or_default()
+}
+
+/// Checked when set, so it always parses; nothing allowed if it somehow does not.
+pub fn http_allowed_cidrs() -> delivery_core::AddressPolicy {
+    delivery_core::AddressPolicy::parse(&string_or(&HTTP_ALLOWED_CIDRS, c""))
+        .unwrap_or_else(|_| delivery_core::AddressPolicy::new(Vec::new()))
+}

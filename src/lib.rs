@@ -47,6 +47,7 @@ pub extern "C-unwind" fn _PG_init() {
         // pg_upgrade starts the server in binary-upgrade mode: no worker may touch the tables.
         if unsafe { !pg_sys::IsBinaryUpgrade } {
             bgw::scheduler::register();
+            bgw::delivery::register();
         }
     }
 }

@@ -3,6 +3,7 @@
 //! extension is the one this library was built for.
 
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
@@ -76,4 +77,15 @@ pub fn installed_extension() -> Installed {
         Some(version) if version == env!("CARGO_PKG_VERSION") => Installed::Matching,
         Some(version) => Installed::Other(version),
     }
+}
+
+/// Set once SIGTERM arrived; pgrx's flag is cleared when read, so it is latched here.
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the worker was asked to stop (SIGTERM), however often this is called.
+pub fn stop_requested() -> bool {
+    if BackgroundWorker::sigterm_received() {
+        STOP_REQUESTED.store(true, Ordering::Relaxed);
+    }
+    STOP_REQUESTED.load(Ordering::Relaxed)
 }

@@ -4,7 +4,6 @@
 //! It keeps no per-schedule state: each pass reads what it needs from the table, and the only
 //! memory that lives across passes is the bounded cron-expression cache.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -93,11 +92,11 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
         }
         common::report_stats(sleep);
         common::report_activity(false, c"waiting for the next due schedule");
-        if stop_requested() {
+        if common::stop_requested() {
             break;
         }
         common::wait(sleep);
-        if stop_requested() {
+        if common::stop_requested() {
             break;
         }
     }
@@ -220,16 +219,6 @@ fn earliest_not_yet_due(pass_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     .and_then(to_utc);
     let deadline = earliest_deadline_after(pass_at).and_then(to_utc);
     schedule.into_iter().chain(deadline).min()
-}
-
-/// Set once SIGTERM arrived; pgrx's flag is cleared when read, so it is latched here.
-static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
-
-fn stop_requested() -> bool {
-    if BackgroundWorker::sigterm_received() {
-        STOP_REQUESTED.store(true, Ordering::Relaxed);
-    }
-    STOP_REQUESTED.load(Ordering::Relaxed)
 }
 
 /// How long to sleep for a wake-up at `earliest`, at most the poll interval; published in

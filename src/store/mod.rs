@@ -3,6 +3,7 @@
 //! name resolves through a search_path someone else controls.
 
 pub mod audit;
+pub mod deliveries;
 pub mod due;
 pub mod executions;
 pub mod extension;

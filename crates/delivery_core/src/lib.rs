@@ -3,6 +3,7 @@
 //!
 //! - `signature`: Standard Webhooks v1 signatures and `whsec_` secrets;
 //! - `retry`: the `http_retry_delays` setting, jitter, `Retry-After`, retry or give up;
+//! - `settle`: what an attempt's outcome makes of its delivery;
 //! - `address_guard`: the SSRF policy and the `http_allowed_cidrs` setting;
 //! - `hook_url`, `request`: what `hook_create` validates, and the headers of one POST;
 //! - `client`: a blocking ureq client that checks every address it connects to;
@@ -20,6 +21,7 @@ pub mod hook_url;
 pub mod pool;
 pub mod request;
 pub mod retry;
+pub mod settle;
 pub mod signature;
 
 pub use address_guard::{is_denied_by_default, AddressPolicy, AddressRefused, AllowedCidrsError, Cidr};
@@ -31,4 +33,5 @@ pub use retry::{
     jitter, next_step, parse_retry_after, NextStep, RetryDelays, RetryDelaysError, DEFAULT_RETRY_DELAYS,
     RETRY_AFTER_CAP,
 };
+pub use settle::{settle, Settlement};
 pub use signature::{sign, signature_header, Secret, SecretError, SigningSecrets};
