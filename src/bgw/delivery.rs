@@ -85,6 +85,14 @@ pub extern "C-unwind" fn workflow_scheduler_delivery_main(_arg: pg_sys::Datum) {
         pool.drain_wake();
         let finished = pool.try_recv_results();
         let room = capacity.saturating_sub(pool.in_flight());
+        if finished.is_empty() && room == 0 {
+            // Every thread is busy and nothing came back: wait for an outcome, not a query.
+            if common::stop_requested() {
+                break;
+            }
+            wait_for_work(pool.wake_fd(), None);
+            continue;
+        }
         let step = BackgroundWorker::transaction(move || one_step(finished, room));
         let wait = match step {
             Step::NotInstalled => Some(NOT_INSTALLED_POLL),
