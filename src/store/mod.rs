@@ -6,4 +6,5 @@ pub mod audit;
 pub mod due;
 pub mod executions;
 pub mod extension;
+pub mod hooks;
 pub mod schedules;

@@ -26,6 +26,10 @@ pub const CONFIG_KEYS: [&str; 8] = [
     "max_runtime_seconds",
 ];
 
+/// The longest hook name, in bytes: what fits a Postgres identifier (NAMEDATALEN - 1), as the
+/// `hooks.name` constraint and the `default_hook` setting allow.
+pub const MAX_HOOK_NAME_BYTES: usize = 63;
+
 /// Keys of the trigger data that `context_data` may not use, so they keep their meaning.
 pub const RESERVED_TRIGGER_KEYS: [&str; 7] =
     ["schedule_id", "execution_id", "triggered_at", "workflow_id", "scheduled_for", "community_id", "truncated"];
