@@ -4,7 +4,7 @@
 use pgrx::prelude::*;
 use pgrx::{JsonB, Uuid};
 
-use crate::pg::spi::{required, spi_failed};
+use crate::pg::spi::{optional_row, required, spi_failed};
 
 /// The JSON every hook function returns, from `workflow_scheduler.hooks AS h`. Never the
 /// secret nor a header value: the functions that show the secret add it themselves.
@@ -221,6 +221,15 @@ pub fn remove_hook(name: &str) -> Removed {
     )
     .unwrap_or_else(|err| spi_failed(err));
     Removed { cancelled: required(cancelled), schedules_naming_it: required(naming) }
+}
+
+/// Whether a hook of this name exists.
+pub fn hook_exists(name: &str) -> bool {
+    optional_row(Spi::get_one_with_args::<bool>(
+        "SELECT true FROM workflow_scheduler.hooks WHERE name OPERATOR(pg_catalog.=) $1",
+        &[name.into()],
+    ))
+    .unwrap_or(false)
 }
 
 /// A delivery locked for a retry.

@@ -1,6 +1,6 @@
 //! HTTP hooks in the database: the admin-only hook functions with every error (SQLSTATE,
-//! message, nothing written), and secrets that no role can read. Sending is the delivery
-//! worker's, covered by the end-to-end tests.
+//! message, nothing written), secrets that no role can read, and the `hook` key of
+//! `schedule_config`. Sending is the delivery worker's, covered by the end-to-end tests.
 
 #[pgrx::pg_schema]
 mod tests {
@@ -357,6 +357,10 @@ mod tests {
         .unwrap()
     }
 
+    fn with_hook(hook: &str) -> String {
+        format!(r#"{{"schedule_type": "interval", "interval_seconds": 60, "hook": "{hook}"}}"#)
+    }
+
     #[pg_test]
     fn hook_remove_cancels_pending_deliveries_and_keeps_the_others() {
         create("gone");
@@ -509,5 +513,39 @@ mod tests {
         ] {
             assert_eq!(capture_error(stmt).0, "42501", "{stmt}");
         }
+    }
+
+    #[pg_test]
+    fn a_schedule_names_an_existing_hook() {
+        create("h");
+        let added = add(&with_hook("h"));
+        assert_eq!(added["hook"], "h");
+        let id = id_of(&added);
+        let got = json(&format!("SELECT workflow_scheduler.schedule_get('{id}')"));
+        assert_eq!(got["hook"], "h");
+        let updated = json(&format!("SELECT workflow_scheduler.schedule_update('{id}', '{EVERY_MINUTE}', 1)"));
+        assert_eq!(updated["hook"], Value::Null, "the whole config is replaced: no key, no hook");
+
+        assert_fails(
+            &add_sql(&with_hook("nope")),
+            "22023",
+            "Invalid schedule configuration: hook 'nope' does not exist",
+        );
+        assert_fails(
+            &format!("SELECT workflow_scheduler.schedule_update('{id}', '{}', 1)", with_hook("nope")),
+            "22023",
+            "Invalid schedule configuration: hook 'nope' does not exist",
+        );
+        assert_eq!(json(&format!("SELECT workflow_scheduler.schedule_get('{id}')"))["hook"], Value::Null);
+        assert_fails(
+            &add_sql(r#"{"schedule_type": "interval", "interval_seconds": 60, "hook": 5}"#),
+            "22023",
+            "Invalid schedule configuration: hook must be a string",
+        );
+
+        // Any role may name a hook: hooks are for administrators to manage, not to use.
+        create_app_roles();
+        act_as(Some("ws_app_a"));
+        assert_eq!(add(&with_hook("h"))["hook"], "h");
     }
 }
