@@ -1,6 +1,7 @@
 //! HTTP hooks in the database: the admin-only hook functions with every error (SQLSTATE,
-//! message, nothing written), secrets that no role can read, and the `hook` key of
-//! `schedule_config`. Sending is the delivery worker's, covered by the end-to-end tests.
+//! message, nothing written), secrets that no role can read, the `hook` key of
+//! `schedule_config`, and the outbox rows a fire writes in its own transaction. Sending is the
+//! delivery worker's, covered by the end-to-end tests.
 
 #[pgrx::pg_schema]
 mod tests {
@@ -8,6 +9,7 @@ mod tests {
     use pgrx::JsonB;
     use serde_json::Value;
 
+    use crate::firing::due_pass::{run_batch, PassSettings};
     use crate::tests::support::*;
 
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -392,6 +394,13 @@ mod tests {
             (Some(1), Some(1))
         );
 
+        // Its schedule keeps firing (NOTIFY and execution row), without a delivery.
+        let execution = fire(&schedule);
+        assert_eq!(
+            count(&format!("SELECT count(*) FROM workflow_scheduler.deliveries WHERE execution_id = '{execution}'")),
+            0
+        );
+
         for (stmt, prefix) in [
             ("SELECT workflow_scheduler.hook_remove('gone')", "Hook not found: gone"),
             ("SELECT workflow_scheduler.hook_remove(NULL)", "Hook not found: NULL"),
@@ -547,5 +556,122 @@ mod tests {
         create_app_roles();
         act_as(Some("ws_app_a"));
         assert_eq!(add(&with_hook("h"))["hook"], "h");
+    }
+
+    #[pg_test]
+    fn a_fire_writes_its_delivery_in_the_same_transaction() {
+        create("h");
+        let id = id_of(&add(&with_hook("h")));
+        let plain = id_of(&add(EVERY_MINUTE));
+        due_since(&id, "1 second");
+        due_since(&plain, "1 second");
+        let fired = fired_now();
+        assert_eq!(fired.len(), 2);
+        let execution = fired.iter().find(|(schedule, _)| *schedule == id).unwrap().1.clone();
+        let (hook, status, due_now) = Spi::get_three::<String, String, bool>(&format!(
+            "SELECT hook, status,
+                    attempts = 0 AND next_attempt_at = created_at AND created_at BETWEEN now() AND clock_timestamp()
+               FROM workflow_scheduler.deliveries WHERE execution_id = '{execution}'"
+        ))
+        .unwrap();
+        assert_eq!((hook.as_deref(), status.as_deref(), due_now), (Some("h"), Some("pending"), Some(true)));
+        assert_eq!(count("SELECT count(*) FROM workflow_scheduler.deliveries"), 1, "a schedule without a hook: none");
+        let version: i32 = Spi::get_one(
+            "SELECT count(*)::int FROM workflow_scheduler.deliveries
+              WHERE delivery_id::text ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab]'",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(version, 1, "delivery_id is a uuid v4");
+
+        // The owner sees its delivery, another role does not.
+        create_app_roles();
+        act_as(Some("ws_app_a"));
+        let own = id_of(&add(&with_hook("h")));
+        act_as(None);
+        fire(&own);
+        act_as(Some("ws_app_a"));
+        assert_eq!(count("SELECT count(*) FROM workflow_scheduler.deliveries"), 1);
+        act_as(Some("ws_app_b"));
+        assert_eq!(count("SELECT count(*) FROM workflow_scheduler.deliveries"), 0);
+    }
+
+    #[pg_test]
+    fn only_fires_get_deliveries() {
+        create("h");
+        // Missed (beyond grace): no delivery.
+        let late = id_of(&add(&with_hook("h")));
+        due_since(&late, "1 hour");
+        assert!(fired_now().is_empty());
+        assert_eq!(count("SELECT count(*) FROM workflow_scheduler.deliveries"), 0, "a missed occurrence");
+
+        // skip: the skipped occurrence has none; buffer_one: the released one has one.
+        let buffering = id_of(&add(
+            r#"{"schedule_type": "interval", "interval_seconds": 60, "overlap": "buffer_one", "hook": "h"}"#,
+        ));
+        due_since(&buffering, "30 seconds");
+        let first = fired_now()[0].1.clone();
+        due_since(&buffering, "20 seconds");
+        assert!(fired_now().is_empty(), "held back");
+        due_since(&buffering, "10 seconds");
+        assert!(fired_now().is_empty(), "skipped");
+        assert_eq!(count("SELECT count(*) FROM workflow_scheduler.deliveries"), 1, "the first fire only");
+        Spi::run_with_args(
+            "SELECT workflow_scheduler.execution_complete($1::uuid, 'completed')",
+            &[first.as_str().into()],
+        )
+        .unwrap();
+        let released = fired_now();
+        assert_eq!(released.len(), 1);
+        assert_eq!(
+            count(&format!(
+                "SELECT count(*) FROM workflow_scheduler.deliveries WHERE execution_id = '{}' AND status = 'pending'",
+                released[0].1
+            )),
+            1,
+            "the released buffered occurrence is a fire: it has its delivery"
+        );
+
+        // A disabled hook still gets its deliveries: they wait until it is enabled again.
+        Spi::run("SELECT workflow_scheduler.hook_update('h', enabled => false)").unwrap();
+        let disabled = id_of(&add(&with_hook("h")));
+        let execution = fire(&disabled);
+        assert_eq!(
+            count(&format!("SELECT count(*) FROM workflow_scheduler.deliveries WHERE execution_id = '{execution}'")),
+            1
+        );
+    }
+
+    #[pg_test]
+    fn the_default_hook_applies_to_schedules_that_name_none() {
+        assert_eq!(crate::guc::default_hook(), None, "empty by default");
+        create("fallback");
+        create("own");
+        let without = id_of(&add(EVERY_MINUTE));
+        let with_own = id_of(&add(&with_hook("own")));
+        due_since(&without, "1 second");
+        due_since(&with_own, "1 second");
+        // The setting is sighup: a test cannot SET it, so the pass gets it the way the worker
+        // and schedule_check_due() read it, through PassSettings.
+        let settings = PassSettings { default_hook: Some("fallback".to_string()), ..PassSettings::from_gucs() };
+        let report = run_batch(&settings, None);
+        assert_eq!((report.fired.len(), report.deliveries), (2, 2));
+        let hook_of = |schedule: &str| -> String {
+            Spi::get_one(&format!(
+                "SELECT d.hook FROM workflow_scheduler.deliveries AS d
+                   JOIN workflow_scheduler.workflow_schedule_executions AS e USING (execution_id)
+                  WHERE e.schedule_id = '{schedule}'"
+            ))
+            .unwrap()
+            .unwrap()
+        };
+        assert_eq!(hook_of(&without), "fallback");
+        assert_eq!(hook_of(&with_own), "own", "a schedule's own hook wins");
+
+        // A default naming no hook: fires, no delivery.
+        due_since(&without, "2 seconds");
+        let settings = PassSettings { default_hook: Some("never-created".to_string()), ..PassSettings::from_gucs() };
+        let report = run_batch(&settings, None);
+        assert_eq!((report.fired.len(), report.deliveries), (1, 0));
     }
 }

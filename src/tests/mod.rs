@@ -7,7 +7,7 @@
 //!   row, with their execution and audit rows;
 //! - `lifecycle`: claims, leases, heartbeats, completions and the overlap policy;
 //! - `hooks`: the admin-only hook functions and their errors, secrets no role can read, the
-//!   `hook` key of `schedule_config`;
+//!   `hook` key of `schedule_config`, and the outbox rows fires write;
 //! - `security`: application roles with exactly the documented grants, isolation between
 //!   them, and objects planted in `public` that must never run.
 
