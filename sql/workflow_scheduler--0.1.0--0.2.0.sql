@@ -247,3 +247,60 @@ AS 'MODULE_PATHNAME', 'execution_heartbeat_wrapper';
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.execution_claim(integer, interval, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.execution_complete(uuid, text, jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.execution_heartbeat(uuid, interval) FROM PUBLIC;
+
+-- HTTP hook management, for administrators only (the functions check; security.sql's REVOKE
+-- covers them in a fresh install).
+CREATE FUNCTION workflow_scheduler.hook_create(
+    name text,
+    url text,
+    secret text DEFAULT NULL,
+    timeout_ms integer DEFAULT 10000,
+    headers jsonb DEFAULT '{}'
+) RETURNS jsonb
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'hook_create_wrapper';
+
+CREATE FUNCTION workflow_scheduler.hook_update(
+    name text,
+    url text DEFAULT NULL,
+    enabled boolean DEFAULT NULL,
+    timeout_ms integer DEFAULT NULL,
+    headers jsonb DEFAULT NULL
+) RETURNS jsonb
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'hook_update_wrapper';
+
+CREATE FUNCTION workflow_scheduler.hook_rotate_secret(
+    name text,
+    secret text DEFAULT NULL
+) RETURNS jsonb
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'hook_rotate_secret_wrapper';
+
+CREATE FUNCTION workflow_scheduler.hook_remove(
+    name text
+) RETURNS boolean
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'hook_remove_wrapper';
+
+CREATE FUNCTION workflow_scheduler.delivery_retry(
+    delivery_id uuid
+) RETURNS boolean
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'delivery_retry_wrapper';
+
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.hook_create(text, text, text, integer, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.hook_update(text, text, boolean, integer, jsonb) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.hook_rotate_secret(text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.hook_remove(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.delivery_retry(uuid) FROM PUBLIC;

@@ -20,6 +20,16 @@ pub enum ApiError {
     ExecutionNotFound(String),
     /// An execution already finished with another status: (execution_id, its status).
     ExecutionFinished(String, String),
+    /// A function for administrators only, called by another role: the function's name.
+    AdminOnly(&'static str),
+    /// A bad hook argument: what it is (`URL`, `name`, `secret`, ...) and what is wrong.
+    InvalidHook(&'static str, String),
+    /// A hook name that is already taken.
+    HookExists(String),
+    /// A hook that does not exist.
+    HookNotFound(String),
+    /// A delivery that does not exist.
+    DeliveryNotFound(String),
 }
 
 impl From<ScheduleError> for ApiError {
@@ -37,6 +47,11 @@ impl ApiError {
             ApiError::InvalidArgument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, // 22023
             ApiError::ExecutionNotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND, // P0002
             ApiError::ExecutionFinished(..) => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, // 55000
+            ApiError::AdminOnly(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, // 42501
+            ApiError::InvalidHook(..) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, // 22023
+            ApiError::HookExists(_) => PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,     // 42710
+            ApiError::HookNotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,      // P0002
+            ApiError::DeliveryNotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,  // P0002
         }
     }
 
@@ -51,6 +66,13 @@ impl ApiError {
             ApiError::InvalidArgument(what) => format!("Invalid argument: {what}"),
             ApiError::ExecutionNotFound(id) => format!("Execution not found: {id}"),
             ApiError::ExecutionFinished(id, status) => format!("Execution already finished: {id} (status {status})"),
+            ApiError::AdminOnly(function) => format!(
+                "permission denied for function {function}: only superusers and members of the role named by workflow_scheduler.admin_role manage hooks"
+            ),
+            ApiError::InvalidHook(what, why) => format!("Invalid hook {what}: {why}"),
+            ApiError::HookExists(name) => format!("Hook already exists: {name}"),
+            ApiError::HookNotFound(name) => format!("Hook not found: {name}"),
+            ApiError::DeliveryNotFound(id) => format!("Delivery not found: {id}"),
         }
     }
 }

@@ -301,6 +301,17 @@ pub fn admin_role() -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The hook for schedules that name none, if one is set.
+pub fn default_hook() -> Option<String> {
+    let name = string_or(&DEFAULT_HOOK, c"");
+    (!name.is_empty()).then_some(name)
+}
+
+/// How long a rotated hook secret still signs, next to the new one.
+pub fn http_secret_overlap() -> chrono::Duration {
+    chrono::Duration::seconds(HTTP_SECRET_OVERLAP_S.get() as i64)
+}
+
 pub fn notify_payload() -> PayloadMode {
     match NOTIFY_PAYLOAD.get() {
         NotifyPayload::Full => PayloadMode::Full,

@@ -5,6 +5,7 @@
 mod access;
 mod due;
 mod executions;
+mod hooks;
 mod preview;
 mod schedules;
 

@@ -52,6 +52,7 @@ fn schedule_add(
     let owner_role = caller.role_name();
 
     let schedule = with_extension_rights(|| {
+        check_hook(&config).unwrap_or_else(|err| failure(err));
         let schedule = store::insert_schedule(&store::NewSchedule {
             workflow_id,
             config: &config,
@@ -101,11 +102,13 @@ fn schedule_update(schedule_id: Option<Uuid>, schedule_config: Option<JsonbArg>,
             let plan = with_cron_cache(|cache| plan_update(&stored, &config, cache, now))?;
             Ok((config, plan))
         });
-        let (config, plan) = planned.unwrap_or_else(|err| {
-            let err = ApiError::from(err);
-            log_failure("schedule_update", current.community_id, user_id, &err);
-            raise(err)
-        });
+        let (config, plan) = planned
+            .map_err(ApiError::from)
+            .and_then(|planned| check_hook(&planned.0).map(|()| planned))
+            .unwrap_or_else(|err| {
+                log_failure("schedule_update", current.community_id, user_id, &err);
+                raise(err)
+            });
         let schedule = store::update_schedule(&store::ScheduleChange {
             schedule_id: current.schedule_id,
             config: &config,
@@ -182,6 +185,15 @@ fn parse_config(
 ) -> Result<ScheduleConfig, ScheduleError> {
     let config = read_json(schedule_config, "schedule_config", Value::Null)?;
     validate_config(&config, &guc::default_timezone(), now)
+}
+
+/// A hook the config names must exist (any role may name any hook). Checked when the schedule
+/// is saved; a hook removed later only means its fires get no delivery.
+fn check_hook(config: &ScheduleConfig) -> Result<(), ApiError> {
+    match &config.hook {
+        Some(name) if !crate::store::hooks::hook_exists(name) => Err(invalid(&format!("hook '{name}' does not exist"))),
+        _ => Ok(()),
+    }
 }
 
 /// A jsonb argument's value (`absent` for NULL); one the core cannot read is invalid input.

@@ -192,7 +192,8 @@ fn one_step(started: bool) -> Step {
                 .with("buffered", report.buffered)
                 .with("timed_out", report.timed_out)
                 .with("deactivated_broken", report.broken)
-                .with("already_recorded", report.already_recorded),
+                .with("already_recorded", report.already_recorded)
+                .with("deliveries", report.deliveries),
         );
     }
     if report.claimed as i64 >= settings.batch_size || report.narrowed {

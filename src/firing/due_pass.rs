@@ -3,8 +3,8 @@
 //!
 //! The work is set-based: one SELECT ... FOR UPDATE SKIP LOCKED claims the batch, the rules run
 //! in Rust on the claimed rows, and one statement each writes the execution rows, the schedule
-//! updates, the audit rows and the NOTIFYs, which Postgres delivers only if the transaction
-//! commits.
+//! updates, the HTTP hook deliveries (the outbox), the audit rows and the NOTIFYs, which
+//! Postgres delivers only if the transaction commits.
 
 use chrono::{DateTime, Utc};
 use pgrx::{JsonB, Uuid};
@@ -16,11 +16,12 @@ use scheduler_core::{notify_payload, plan_broken, plan_due, AuditEvent, DueSched
 use crate::audit;
 use crate::guc;
 use crate::pg::cron_cache::recurrence_of;
+use crate::pg::shmem::{wake_on_commit, Worker};
 use crate::pg::time_conv::from_utc;
 use crate::store::audit::AuditRows;
 use crate::store::due::{
-    advance_schedules, claim_due_rows, claim_released_buffers, insert_executions, notify, ClaimedRow, ExecutionRows,
-    ScheduleAdvances,
+    advance_schedules, claim_due_rows, claim_released_buffers, insert_deliveries, insert_executions, notify,
+    ClaimedRow, DeliveryRows, ExecutionRows, ScheduleAdvances,
 };
 use crate::store::executions;
 
@@ -32,6 +33,8 @@ pub struct PassSettings {
     pub batch_size: i64,
     pub channel: String,
     pub payload: PayloadMode,
+    /// The hook of schedules that name none.
+    pub default_hook: Option<String>,
 }
 
 impl PassSettings {
@@ -44,6 +47,7 @@ impl PassSettings {
             batch_size: guc::batch_size(),
             channel: guc::notify_channel(),
             payload: guc::notify_payload(),
+            default_hook: guc::default_hook(),
         }
     }
 }
@@ -71,6 +75,8 @@ pub struct BatchReport {
     pub timed_out: usize,
     /// Occurrences whose execution row existed already: not fired again, not counted.
     pub already_recorded: usize,
+    /// HTTP hook deliveries queued for the fires.
+    pub deliveries: i64,
     /// A failure made the pass retry with fewer rows: more may be due at once.
     pub narrowed: bool,
 }
@@ -163,6 +169,7 @@ pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchRepo
 
     let inserted = insert_executions(&mut execution_rows(&mut planned), now);
     let mut payloads = Vec::new();
+    let mut deliveries = DeliveryRows::default();
     for Planned { row, execution_id, mut plan, payload } in planned {
         if plan.status().is_some() && !inserted.contains(execution_id.as_bytes()) {
             report.already_recorded += 1;
@@ -171,6 +178,10 @@ pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchRepo
         match plan.occurrence {
             Occurrence::Fired => {
                 payloads.extend(payload);
+                if let Some(hook) = row.hook.as_ref().or(settings.default_hook.as_ref()) {
+                    deliveries.execution_id.push(execution_id);
+                    deliveries.hook.push(hook.clone());
+                }
                 report.fired.push(Fired {
                     schedule_id: row.schedule_id,
                     execution_id,
@@ -190,6 +201,10 @@ pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchRepo
         }
     }
     advance_schedules(&mut advances, now);
+    report.deliveries = insert_deliveries(&mut deliveries, now);
+    if report.deliveries > 0 {
+        wake_on_commit(Worker::Delivery, now);
+    }
     audit_rows.insert_all();
     notify(&settings.channel, payloads);
     report

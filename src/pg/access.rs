@@ -34,6 +34,11 @@ impl Caller {
         self.sees_everything || owner_role.and_then(role_oid).is_some_and(|owner| is_member(self.role, owner))
     }
 
+    /// Superuser, or member of `workflow_scheduler.admin_role`: may manage hooks.
+    pub fn is_admin(&self) -> bool {
+        self.sees_everything
+    }
+
     /// The caller's role name: the owner of the schedules it creates.
     pub fn role_name(&self) -> String {
         let name = unsafe { std::ffi::CStr::from_ptr(pg_sys::GetUserNameFromId(self.role, false)) };

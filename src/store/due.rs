@@ -42,6 +42,8 @@ pub struct ClaimedRow {
     /// An execution of this schedule is `triggered` or `running` (asked only when the
     /// overlap policy is not `allow`).
     pub busy: bool,
+    /// The hook named by the schedule's config (`None`: the `default_hook` setting).
+    pub hook: Option<String>,
 }
 
 impl ClaimedRow {
@@ -65,7 +67,8 @@ const CLAIMED_COLUMNS: &str = "s.id, s.schedule_id, s.workflow_id, s.schedule_ty
     s.overlap OPERATOR(pg_catalog.<>) 'allow' AND EXISTS (
         SELECT 1 FROM workflow_scheduler.workflow_schedule_executions AS e
          WHERE e.schedule_id OPERATOR(pg_catalog.=) s.schedule_id
-           AND e.status IN ('triggered', 'running'))";
+           AND e.status IN ('triggered', 'running')),
+    s.hook";
 
 /// Claims at most `limit` schedules due at `now`, oldest first, skipping rows another session
 /// holds. `owners`: only schedules of these roles (`None`: all).
@@ -141,6 +144,7 @@ fn claim(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<ClaimedRow> {
                 max_runtime_seconds: row.get(16)?,
                 buffered_for: row.get::<TimestampWithTimeZone>(17)?.and_then(to_utc),
                 busy: required(row.get(18)?),
+                hook: row.get(19)?,
             });
         }
         Ok::<_, pgrx::spi::Error>(rows)
@@ -211,6 +215,39 @@ pub fn insert_executions(rows: &mut ExecutionRows, triggered_at: DateTime<Utc>) 
         Ok::<_, pgrx::spi::Error>(inserted)
     })
     .unwrap_or_else(|err| spi_failed(err))
+}
+
+/// The outbox rows of one batch's fires, column-wise: which execution goes to which hook.
+#[derive(Default)]
+pub struct DeliveryRows {
+    pub execution_id: Vec<Uuid>,
+    pub hook: Vec<String>,
+}
+
+/// Inserts a `pending` delivery, due at `now`, for each fire whose hook exists (a schedule may
+/// name a hook removed since, or the `default_hook` setting one never created: no delivery).
+/// Returns how many went in.
+pub fn insert_deliveries(rows: &mut DeliveryRows, now: DateTime<Utc>) -> i64 {
+    if rows.execution_id.is_empty() {
+        return 0;
+    }
+    let inserted = Spi::get_one_with_args::<i64>(
+        "WITH inserted AS (
+             INSERT INTO workflow_scheduler.deliveries
+                 (delivery_id, execution_id, hook, status, next_attempt_at, created_at)
+             SELECT pg_catalog.gen_random_uuid(), d.execution_id, d.hook, 'pending', $3, $3
+               FROM ROWS FROM (
+                   pg_catalog.unnest($1::uuid[]),
+                   pg_catalog.unnest($2::text[])
+               ) WITH ORDINALITY AS d(execution_id, hook, ord)
+               JOIN workflow_scheduler.hooks AS h ON h.name OPERATOR(pg_catalog.=) d.hook
+              ORDER BY d.ord
+             RETURNING 1)
+         SELECT pg_catalog.count(*) FROM inserted",
+        &[take(&mut rows.execution_id).into(), take(&mut rows.hook).into(), from_utc(now).into()],
+    )
+    .unwrap_or_else(|err| spi_failed(err));
+    required(inserted)
 }
 
 /// New state of each claimed schedule, column-wise.

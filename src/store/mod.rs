@@ -7,4 +7,5 @@ pub mod deliveries;
 pub mod due;
 pub mod executions;
 pub mod extension;
+pub mod hooks;
 pub mod schedules;

@@ -44,7 +44,7 @@ pub struct LockedSchedule {
 
 /// The columns a schedule config sets besides `max_executions`, in the order the statements
 /// below bind them.
-fn config_params(config: &ScheduleConfig) -> [pgrx::datum::DatumWithOid<'static>; 7] {
+fn config_params(config: &ScheduleConfig) -> [pgrx::datum::DatumWithOid<'static>; 8] {
     [
         config.kind.as_str().into(),
         config.cron_expression.clone().into(),
@@ -53,17 +53,18 @@ fn config_params(config: &ScheduleConfig) -> [pgrx::datum::DatumWithOid<'static>
         config.timezone.clone().into(),
         config.overlap.as_str().into(),
         config.max_runtime_seconds.into(),
+        config.hook.clone().into(),
     ]
 }
 
 pub fn insert_schedule(new: &NewSchedule) -> JsonB {
-    let [kind, cron, interval, time, zone, overlap, max_runtime] = config_params(new.config);
+    let [kind, cron, interval, time, zone, overlap, max_runtime, hook] = config_params(new.config);
     Spi::get_one_with_args::<JsonB>(
         "INSERT INTO workflow_scheduler.workflow_schedules AS s
              (schedule_type, cron_expression, interval_seconds, scheduled_time, timezone,
               workflow_id, next_execution_at, is_active, max_executions, context_data,
-              community_id, created_by, updated_by, owner_role, overlap, max_runtime_seconds)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7 IS NOT NULL, $8, $9, $10, $11, $11, $12, $13, $14)
+              community_id, created_by, updated_by, owner_role, overlap, max_runtime_seconds, hook)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7 IS NOT NULL, $8, $9, $10, $11, $11, $12, $13, $14, $15)
          RETURNING workflow_scheduler.schedule_to_json(s)",
         &[
             kind,
@@ -80,6 +81,7 @@ pub fn insert_schedule(new: &NewSchedule) -> JsonB {
             new.owner_role.into(),
             overlap,
             max_runtime,
+            hook,
         ],
     )
     .unwrap_or_else(|err| spi_failed(err))
@@ -118,7 +120,7 @@ pub fn lock_schedule(schedule_id: Uuid) -> Option<LockedSchedule> {
 }
 
 pub fn update_schedule(change: &ScheduleChange) -> JsonB {
-    let [kind, cron, interval, time, zone, overlap, max_runtime] = config_params(change.config);
+    let [kind, cron, interval, time, zone, overlap, max_runtime, hook] = config_params(change.config);
     // A buffered occurrence belongs to the old configuration: it no longer waits.
     Spi::get_one_with_args::<JsonB>(
         "UPDATE workflow_scheduler.workflow_schedules AS s
@@ -126,7 +128,7 @@ pub fn update_schedule(change: &ScheduleChange) -> JsonB {
                 scheduled_time = $4, timezone = $5, next_execution_at = $7,
                 is_active = $7 IS NOT NULL, max_executions = $8, anchor_at = $9,
                 updated_by = $10, updated_at = pg_catalog.now(),
-                overlap = $11, max_runtime_seconds = $12, buffered_for = NULL
+                overlap = $11, max_runtime_seconds = $12, hook = $13, buffered_for = NULL
           WHERE schedule_id OPERATOR(pg_catalog.=) $6
          RETURNING workflow_scheduler.schedule_to_json(s)",
         &[
@@ -142,6 +144,7 @@ pub fn update_schedule(change: &ScheduleChange) -> JsonB {
             change.user_id.into(),
             overlap,
             max_runtime,
+            hook,
         ],
     )
     .unwrap_or_else(|err| spi_failed(err))

@@ -6,11 +6,14 @@
 //! - `firing`: the due pass through `schedule_check_due()`: fire, miss, coalesce, limit, broken
 //!   row, with their execution and audit rows;
 //! - `lifecycle`: claims, leases, heartbeats, completions and the overlap policy;
+//! - `hooks`: the admin-only hook functions and their errors, secrets no role can read, the
+//!   `hook` key of `schedule_config`, and the outbox rows fires write;
 //! - `security`: application roles with exactly the documented grants, isolation between
 //!   them, and objects planted in `public` that must never run.
 
 mod api;
 mod firing;
+mod hooks;
 mod lifecycle;
 mod security;
 mod support;

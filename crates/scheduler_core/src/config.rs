@@ -15,7 +15,7 @@ use crate::time::recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};
 use crate::time::zone::{parse_timezone, resolve_local};
 
 /// Every key `schedule_config` may contain. Anything else is a typo and is rejected.
-pub const CONFIG_KEYS: [&str; 8] = [
+pub const CONFIG_KEYS: [&str; 9] = [
     "schedule_type",
     "cron_expression",
     "timezone",
@@ -24,7 +24,12 @@ pub const CONFIG_KEYS: [&str; 8] = [
     "max_executions",
     "overlap",
     "max_runtime_seconds",
+    "hook",
 ];
+
+/// The longest hook name, in bytes: what fits a Postgres identifier (NAMEDATALEN - 1), as the
+/// `hooks.name` constraint and the `default_hook` setting allow.
+pub const MAX_HOOK_NAME_BYTES: usize = 63;
 
 /// Keys of the trigger data that `context_data` may not use, so they keep their meaning.
 pub const RESERVED_TRIGGER_KEYS: [&str; 7] =
@@ -60,6 +65,9 @@ pub struct ScheduleConfig {
     pub overlap: OverlapPolicy,
     /// An execution unfinished after this many seconds becomes `timed_out`; `None`: never.
     pub max_runtime_seconds: Option<i32>,
+    /// The HTTP hook that receives this schedule's fires; `None`: the `default_hook` setting
+    /// at fire time. Whether it exists is the database's question, not this crate's.
+    pub hook: Option<String>,
 }
 
 impl ScheduleConfig {
@@ -124,6 +132,11 @@ pub fn validate_config(
         None => None,
     };
 
+    let hook = match present(object, "hook") {
+        Some(value) => Some(hook_name(value)?),
+        None => None,
+    };
+
     for (key, owner) in TYPE_KEYS {
         if owner != kind && present(object, key).is_some() {
             return Err(invalid(format!(
@@ -141,6 +154,7 @@ pub fn validate_config(
         max_executions,
         overlap,
         max_runtime_seconds,
+        hook,
     };
 
     match kind {
@@ -306,6 +320,21 @@ fn present<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 
 fn as_str<'a>(value: &'a Value, key: &str) -> Result<&'a str, ScheduleError> {
     value.as_str().ok_or_else(|| invalid(format!("{key} must be a string, got {}", json_type(value))))
+}
+
+/// A hook name: a string of 1 to [`MAX_HOOK_NAME_BYTES`] bytes.
+fn hook_name(value: &Value) -> Result<String, ScheduleError> {
+    let name = as_str(value, "hook")?;
+    if name.is_empty() {
+        return Err(invalid(
+            "hook must not be empty (leave it out, or null, for the workflow_scheduler.default_hook setting)"
+                .to_string(),
+        ));
+    }
+    if name.len() > MAX_HOOK_NAME_BYTES {
+        return Err(invalid(format!("hook must be at most {MAX_HOOK_NAME_BYTES} bytes, got {}", name.len())));
+    }
+    Ok(name.to_string())
 }
 
 /// An integer from 1 to i32::MAX (the column type).

@@ -16,7 +16,7 @@ mod payload;
 mod time;
 
 pub use audit::{AuditEvent, EventType};
-pub use config::{validate_config, validate_context_data, ScheduleConfig, RESERVED_TRIGGER_KEYS};
+pub use config::{validate_config, validate_context_data, ScheduleConfig, MAX_HOOK_NAME_BYTES, RESERVED_TRIGGER_KEYS};
 pub use error::ScheduleError;
 pub use firing::plan::{
     plan_broken, plan_create, plan_due, plan_update, DueSchedule, FirePlan, StoredSchedule, UpdatePlan,

@@ -357,3 +357,34 @@ fn overlap_and_max_runtime() {
     );
     rejected(with("max_runtime_seconds", json!(1.5)), CFG);
 }
+
+#[test]
+fn hook_names() {
+    let base = || json!({"schedule_type": "interval", "interval_seconds": 60});
+    let with = |value: Value| {
+        let mut config = base();
+        config["hook"] = value;
+        config
+    };
+    assert_eq!(ok(base()).hook, None, "no key: the default_hook setting applies at fire time");
+    assert_eq!(ok(with(Value::Null)).hook, None, "null counts as absent, as for every key");
+    assert_eq!(ok(with(json!("billing"))).hook.as_deref(), Some("billing"));
+    // Exactly as written: names are compared as stored, not trimmed or folded.
+    assert_eq!(ok(with(json!(" Billing "))).hook.as_deref(), Some(" Billing "));
+    let longest = "h".repeat(scheduler_core::MAX_HOOK_NAME_BYTES);
+    assert_eq!(ok(with(json!(longest.clone()))).hook, Some(longest));
+    // 21 three-byte characters are 63 bytes; one more is 66.
+    assert!(ok(with(json!("€".repeat(21)))).hook.is_some());
+    let msg = rejected(with(json!("€".repeat(22))), CFG);
+    assert!(msg.ends_with("hook must be at most 63 bytes, got 66"), "{msg}");
+    rejected(with(json!("h".repeat(64))), "Invalid schedule configuration: hook must be at most 63 bytes, got 64");
+    rejected(with(json!("")), "Invalid schedule configuration: hook must not be empty");
+    rejected(with(json!(5)), "Invalid schedule configuration: hook must be a string, got number");
+    rejected(with(json!(["a"])), "Invalid schedule configuration: hook must be a string, got array");
+    rejected(with(json!({"name": "a"})), "Invalid schedule configuration: hook must be a string, got object");
+    // The key is known for every schedule type.
+    let c = ok(json!({"schedule_type": "cron", "cron_expression": "* * * * *", "hook": "h"}));
+    assert_eq!(c.hook.as_deref(), Some("h"));
+    let msg = rejected(json!({"schedule_type": "cron", "cron_expression": "* * * * *", "hok": "h"}), CFG);
+    assert!(msg.contains("allowed keys: ") && msg.contains(", hook"), "{msg}");
+}
