@@ -13,7 +13,9 @@ port=${WS_E2E_PORT:-54321}
 trap 'bash scripts/cluster.sh stop "$dir"' EXIT
 bash scripts/cluster.sh start "$dir" "$port" \
   "workflow_scheduler.database_name = 'ws_e2e'" \
-  "workflow_scheduler.poll_interval = '200ms'"
+  "workflow_scheduler.poll_interval = '200ms'" \
+  "workflow_scheduler.http_allowed_cidrs = '127.0.0.1/32'" \
+  "workflow_scheduler.http_retry_delays = '300ms,600ms,1s,1s,1s'"
 
 echo "== pg_regress golden files (pg_test/)"
 regress_out="$dir/regress"

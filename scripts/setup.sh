@@ -53,3 +53,11 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
   done
 fi
+
+# The hook tests check signatures with an independent Standard Webhooks verifier (PyPI).
+if ! python3 -c "import standardwebhooks" 2>/dev/null; then
+  echo "setup: installing the Python package standardwebhooks"
+  pip_install=(python3 -m pip install --quiet --disable-pip-version-check standardwebhooks==1.1.0)
+  # A Debian-managed Python refuses pip installs unless told it may (PEP 668).
+  "${pip_install[@]}" 2>/dev/null || "${pip_install[@]}" --break-system-packages
+fi

@@ -148,6 +148,19 @@ CREATE TABLE workflow_scheduler.delivery_attempts (
 );
 CREATE INDEX delivery_attempts_delivery_idx ON workflow_scheduler.delivery_attempts (delivery_id);
 
+-- Each hook's health at a glance: what waits and since when, the last error. The view's owner
+-- reads deliveries, so the counts cover every schedule; they show no schedule's data.
+CREATE VIEW workflow_scheduler.hook_status AS
+SELECT h.name, h.url, h.enabled, h.disabled_reason,
+       pg_catalog.count(d.delivery_id) AS pending,
+       pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.min(d.created_at) AS oldest_pending_age,
+       h.last_delivered_at, h.last_error, h.last_error_at
+  FROM workflow_scheduler.hooks AS h
+  LEFT JOIN workflow_scheduler.deliveries AS d
+         ON d.hook OPERATOR(pg_catalog.=) h.name AND d.status OPERATOR(pg_catalog.=) 'pending'
+ GROUP BY h.name;
+REVOKE ALL ON workflow_scheduler.hook_status FROM PUBLIC;
+
 -- pg_dump keeps the rows of these tables and the sequences' positions.
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedules', '');
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedules_id_seq', '');

@@ -200,7 +200,8 @@ fn record(finished: Vec<Finished<Sent>>) {
     for Finished { tag, outcome } in finished {
         let attempt = tag.attempts + 1;
         let settlement = settle(&outcome, attempt.max(1) as u32, &delays, random());
-        let attempted_at = DateTime::from_timestamp(outcome.timestamp, 0).unwrap_or_else(Utc::now);
+        // When the request started; the outcome's own timestamp has whole seconds only.
+        let attempted_at = Utc::now() - chrono::Duration::from_std(outcome.latency).unwrap_or_default();
         let next_attempt_at = match settlement {
             Settlement::Retry { delay } => Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
             Settlement::Delivered | Settlement::HookGone | Settlement::Failed => Utc::now(),

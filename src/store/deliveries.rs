@@ -11,9 +11,10 @@ use pgrx::Uuid;
 use crate::pg::spi::{required, spi_failed};
 use crate::pg::time_conv::{from_utc, to_utc};
 
-/// How long after its timeout a claimed delivery comes due again if its outcome was never
-/// recorded (the worker died mid-request): then it is sent again, at least once.
-const LEASE_MARGIN_SECONDS: f64 = 60.0;
+/// A claimed delivery comes due again (is sent again: at least once) if its outcome was never
+/// recorded, say because the worker died mid-request, after twice its timeout (it may wait in
+/// the pool's queue behind one request, then run its own) and this margin.
+const LEASE_MARGIN_SECONDS: f64 = 5.0;
 
 /// A due delivery with everything its request needs.
 pub struct DueDelivery {
@@ -34,7 +35,8 @@ pub struct DueDelivery {
 }
 
 /// Claims at most `limit` pending deliveries of enabled hooks that are due at `now`, oldest
-/// first. Each one's `next_attempt_at` moves past its request's timeout: that is its lease.
+/// first. Each one's `next_attempt_at` moves past its request's time (see
+/// `LEASE_MARGIN_SECONDS`): that is its lease.
 pub fn claim_due(now: DateTime<Utc>, limit: i64) -> Vec<DueDelivery> {
     Spi::connect_mut(|client| {
         let table = client.update(
@@ -48,7 +50,7 @@ pub fn claim_due(now: DateTime<Utc>, limit: i64) -> Vec<DueDelivery> {
                     FOR UPDATE OF d SKIP LOCKED)
              UPDATE workflow_scheduler.deliveries AS d
                 SET next_attempt_at = $1 OPERATOR(pg_catalog.+)
-                        pg_catalog.make_interval(secs => h.timeout_ms OPERATOR(pg_catalog./) 1000.0 OPERATOR(pg_catalog.+) $3)
+                        pg_catalog.make_interval(secs => h.timeout_ms OPERATOR(pg_catalog./) 500.0 OPERATOR(pg_catalog.+) $3)
                FROM due, workflow_scheduler.hooks AS h, workflow_scheduler.hook_secrets AS s,
                     workflow_scheduler.workflow_schedule_executions AS e
               WHERE d.delivery_id OPERATOR(pg_catalog.=) due.delivery_id
@@ -140,7 +142,10 @@ pub fn record_attempts(rows: &mut AttemptRows) {
          UPDATE workflow_scheduler.deliveries AS d
             SET status = a.status, attempts = a.attempt, next_attempt_at = a.next_attempt_at,
                 last_status_code = a.status_code, last_error = a.error,
-                delivered_at = CASE WHEN a.status = 'delivered' THEN a.attempted_at END
+                delivered_at = CASE WHEN a.status = 'delivered'
+                                    THEN a.attempted_at OPERATOR(pg_catalog.+)
+                                         pg_catalog.make_interval(secs => a.latency_ms OPERATOR(pg_catalog./) 1000.0)
+                                    END
            FROM a
           WHERE d.delivery_id OPERATOR(pg_catalog.=) a.delivery_id AND d.status = 'pending'",
         &[

@@ -597,6 +597,32 @@ mod tests {
     }
 
     #[pg_test]
+    fn hook_status_shows_what_waits_and_the_last_error() {
+        create("watched");
+        create("quiet");
+        let id = id_of(&add(&with_hook("watched")));
+        fire(&id);
+        fire(&id);
+        Spi::run(
+            "UPDATE workflow_scheduler.hooks SET last_error = 'HTTP 503', last_error_at = now() WHERE name = 'watched'",
+        )
+        .unwrap();
+        create_app_roles();
+        act_as(Some("ws_app_a"));
+        let (pending, waiting, error) = Spi::get_three::<i64, bool, String>(
+            "SELECT pending, oldest_pending_age IS NOT NULL, last_error
+               FROM workflow_scheduler.hook_status WHERE name = 'watched'",
+        )
+        .unwrap();
+        assert_eq!((pending, waiting, error.as_deref()), (Some(2), Some(true), Some("HTTP 503")));
+        let (quiet_pending, quiet_age) = Spi::get_two::<i64, String>(
+            "SELECT pending, oldest_pending_age::text FROM workflow_scheduler.hook_status WHERE name = 'quiet'",
+        )
+        .unwrap();
+        assert_eq!((quiet_pending, quiet_age), (Some(0), None), "an application role reads it too");
+    }
+
+    #[pg_test]
     fn only_fires_get_deliveries() {
         create("h");
         // Missed (beyond grace): no delivery.

@@ -8,7 +8,9 @@
 
 mod faults;
 mod firing;
+mod hooks;
 mod lifecycle;
+mod receiver;
 mod security;
 mod upgrade;
 mod worker;
