@@ -62,10 +62,18 @@ CREATE TABLE workflow_scheduler.workflow_schedules (
     buffered_for         timestamptz,
     -- 0.2.0: the HTTP hook that receives this schedule's fires (schedule_config key hook).
     hook                 text,
+    -- 0.2.0: the window (schedule_config keys start_at, end_at) and this schedule's own grace.
+    start_at             timestamptz,
+    end_at               timestamptz,
+    grace_seconds        integer,
     CONSTRAINT overlap_known
         CHECK (overlap IN ('allow', 'skip', 'buffer_one')),
     CONSTRAINT max_runtime_positive
-        CHECK (max_runtime_seconds IS NULL OR max_runtime_seconds >= 1)
+        CHECK (max_runtime_seconds IS NULL OR max_runtime_seconds >= 1),
+    CONSTRAINT window_in_order
+        CHECK (start_at IS NULL OR end_at IS NULL OR start_at < end_at),
+    CONSTRAINT grace_seconds_not_negative
+        CHECK (grace_seconds IS NULL OR grace_seconds >= 0)
 );
 
 CREATE INDEX workflow_schedules_workflow_id_idx ON workflow_scheduler.workflow_schedules (workflow_id);
@@ -247,6 +255,9 @@ AS $$
         'updated_at',        s.updated_at,
         'overlap',           s.overlap,
         'max_runtime_seconds', s.max_runtime_seconds,
-        'hook',              s.hook
+        'hook',              s.hook,
+        'start_at',          s.start_at,
+        'end_at',            s.end_at,
+        'grace_seconds',     s.grace_seconds
     )
 $$;

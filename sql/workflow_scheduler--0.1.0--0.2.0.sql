@@ -17,8 +17,13 @@ ALTER TABLE workflow_scheduler.workflow_schedules
     ADD COLUMN max_runtime_seconds integer,
     ADD COLUMN buffered_for timestamptz,
     ADD COLUMN hook text,
+    ADD COLUMN start_at timestamptz,
+    ADD COLUMN end_at timestamptz,
+    ADD COLUMN grace_seconds integer,
     ADD CONSTRAINT overlap_known CHECK (overlap IN ('allow', 'skip', 'buffer_one')),
-    ADD CONSTRAINT max_runtime_positive CHECK (max_runtime_seconds IS NULL OR max_runtime_seconds >= 1);
+    ADD CONSTRAINT max_runtime_positive CHECK (max_runtime_seconds IS NULL OR max_runtime_seconds >= 1),
+    ADD CONSTRAINT window_in_order CHECK (start_at IS NULL OR end_at IS NULL OR start_at < end_at),
+    ADD CONSTRAINT grace_seconds_not_negative CHECK (grace_seconds IS NULL OR grace_seconds >= 0);
 CREATE INDEX workflow_schedules_buffered_idx ON workflow_scheduler.workflow_schedules (buffered_for)
     WHERE buffered_for IS NOT NULL;
 
@@ -76,7 +81,10 @@ AS $$
         'updated_at',        s.updated_at,
         'overlap',           s.overlap,
         'max_runtime_seconds', s.max_runtime_seconds,
-        'hook',              s.hook
+        'hook',              s.hook,
+        'start_at',          s.start_at,
+        'end_at',            s.end_at,
+        'grace_seconds',     s.grace_seconds
     )
 $$;
 

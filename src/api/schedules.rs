@@ -45,10 +45,11 @@ fn schedule_add(
     let planned = read_json(context_data, "context_data", json!({})).and_then(|context| {
         validate_context_data(&context)?;
         let config = parse_config(schedule_config, now)?;
-        let next = with_cron_cache(|cache| plan_create(&config, cache, now))?;
-        Ok((config, next, context))
+        let plan = with_cron_cache(|cache| plan_create(&config, cache, now))?;
+        Ok((config, plan, context))
     });
-    let (config, next, context) = planned.unwrap_or_else(|err| failure(err.into()));
+    let (config, plan, context) = planned.unwrap_or_else(|err| failure(err.into()));
+    let next = plan.next_execution_at;
     let owner_role = caller.role_name();
 
     let schedule = with_extension_rights(|| {
@@ -57,6 +58,7 @@ fn schedule_add(
             workflow_id,
             config: &config,
             next_execution_at: next,
+            anchor_at: plan.anchor_at,
             context_data: context,
             community_id,
             user_id,
@@ -97,6 +99,7 @@ fn schedule_update(schedule_id: Option<Uuid>, schedule_config: Option<JsonbArg>,
             interval_seconds: current.interval_seconds,
             anchor_at: current.anchor_at,
             execution_count: current.execution_count,
+            start_at: current.start_at,
         };
         let planned = parse_config(schedule_config, now).and_then(|config| {
             let plan = with_cron_cache(|cache| plan_update(&stored, &config, cache, now))?;

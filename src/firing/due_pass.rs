@@ -151,7 +151,8 @@ pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchRepo
             .context_data
             .as_ref()
             .map_err(Clone::clone)
-            .and_then(|_| recurrence_of(&row.recurrence_columns()).map_err(|err| err.to_string()));
+            .and_then(|_| recurrence_of(&row.recurrence_columns()).map_err(|err| err.to_string()))
+            .map(|recurrence| recurrence.windowed(row.start_at, row.end_at));
         match readable {
             Ok(recurrence) => {
                 let execution_id = Uuid::from_bytes(*uuid::Uuid::new_v4().as_bytes());
@@ -288,5 +289,7 @@ fn due_schedule<'a>(row: &'a ClaimedRow, (schedule_id, workflow_id): &'a (String
         max_runtime_seconds: row.max_runtime_seconds,
         busy: row.busy,
         buffered_for: row.buffered_for,
+        grace_seconds: row.grace_seconds,
+        end_at: row.end_at,
     }
 }

@@ -44,6 +44,10 @@ pub struct ClaimedRow {
     pub busy: bool,
     /// The hook named by the schedule's config (`None`: the `default_hook` setting).
     pub hook: Option<String>,
+    /// The window (`start_at`, `end_at`) and this schedule's own grace period.
+    pub start_at: Option<DateTime<Utc>>,
+    pub end_at: Option<DateTime<Utc>>,
+    pub grace_seconds: Option<i32>,
 }
 
 impl ClaimedRow {
@@ -68,7 +72,7 @@ const CLAIMED_COLUMNS: &str = "s.id, s.schedule_id, s.workflow_id, s.schedule_ty
         SELECT 1 FROM workflow_scheduler.workflow_schedule_executions AS e
          WHERE e.schedule_id OPERATOR(pg_catalog.=) s.schedule_id
            AND e.status IN ('triggered', 'running')),
-    s.hook";
+    s.hook, s.start_at, s.end_at, s.grace_seconds";
 
 /// Claims at most `limit` schedules due at `now`, oldest first, skipping rows another session
 /// holds. `owners`: only schedules of these roles (`None`: all).
@@ -145,6 +149,9 @@ fn claim(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<ClaimedRow> {
                 buffered_for: row.get::<TimestampWithTimeZone>(17)?.and_then(to_utc),
                 busy: required(row.get(18)?),
                 hook: row.get(19)?,
+                start_at: row.get::<TimestampWithTimeZone>(20)?.and_then(to_utc),
+                end_at: row.get::<TimestampWithTimeZone>(21)?.and_then(to_utc),
+                grace_seconds: row.get(22)?,
             });
         }
         Ok::<_, pgrx::spi::Error>(rows)

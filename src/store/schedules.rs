@@ -15,6 +15,8 @@ pub struct NewSchedule<'a> {
     pub workflow_id: Uuid,
     pub config: &'a ScheduleConfig,
     pub next_execution_at: Option<DateTime<Utc>>,
+    /// The interval grid's anchor.
+    pub anchor_at: DateTime<Utc>,
     pub context_data: Value,
     pub community_id: Option<i64>,
     pub user_id: Option<i64>,
@@ -40,11 +42,12 @@ pub struct LockedSchedule {
     pub execution_count: i32,
     pub is_active: bool,
     pub owner_role: String,
+    pub start_at: Option<DateTime<Utc>>,
 }
 
 /// The columns a schedule config sets besides `max_executions`, in the order the statements
 /// below bind them.
-fn config_params(config: &ScheduleConfig) -> [pgrx::datum::DatumWithOid<'static>; 8] {
+fn config_params(config: &ScheduleConfig) -> [pgrx::datum::DatumWithOid<'static>; 11] {
     [
         config.kind.as_str().into(),
         config.cron_expression.clone().into(),
@@ -54,17 +57,23 @@ fn config_params(config: &ScheduleConfig) -> [pgrx::datum::DatumWithOid<'static>
         config.overlap.as_str().into(),
         config.max_runtime_seconds.into(),
         config.hook.clone().into(),
+        config.start_at.map(from_utc).into(),
+        config.end_at.map(from_utc).into(),
+        config.grace_seconds.into(),
     ]
 }
 
 pub fn insert_schedule(new: &NewSchedule) -> JsonB {
-    let [kind, cron, interval, time, zone, overlap, max_runtime, hook] = config_params(new.config);
+    let [kind, cron, interval, time, zone, overlap, max_runtime, hook, start_at, end_at, grace] =
+        config_params(new.config);
     Spi::get_one_with_args::<JsonB>(
         "INSERT INTO workflow_scheduler.workflow_schedules AS s
              (schedule_type, cron_expression, interval_seconds, scheduled_time, timezone,
               workflow_id, next_execution_at, is_active, max_executions, context_data,
-              community_id, created_by, updated_by, owner_role, overlap, max_runtime_seconds, hook)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7 IS NOT NULL, $8, $9, $10, $11, $11, $12, $13, $14, $15)
+              community_id, created_by, updated_by, owner_role, overlap, max_runtime_seconds, hook,
+              start_at, end_at, grace_seconds, anchor_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7 IS NOT NULL, $8, $9, $10, $11, $11, $12, $13, $14, $15,
+                 $16, $17, $18, $19)
          RETURNING workflow_scheduler.schedule_to_json(s)",
         &[
             kind,
@@ -82,6 +91,10 @@ pub fn insert_schedule(new: &NewSchedule) -> JsonB {
             overlap,
             max_runtime,
             hook,
+            start_at,
+            end_at,
+            grace,
+            from_utc(new.anchor_at).into(),
         ],
     )
     .unwrap_or_else(|err| spi_failed(err))
@@ -94,7 +107,7 @@ pub fn lock_schedule(schedule_id: Uuid) -> Option<LockedSchedule> {
     Spi::connect_mut(|client| {
         let rows = client.update(
             "SELECT workflow_id, schedule_type, interval_seconds, anchor_at, community_id,
-                    execution_count, is_active, owner_role::text
+                    execution_count, is_active, owner_role::text, start_at
                FROM workflow_scheduler.workflow_schedules
               WHERE schedule_id OPERATOR(pg_catalog.=) $1
                 FOR UPDATE",
@@ -114,13 +127,15 @@ pub fn lock_schedule(schedule_id: Uuid) -> Option<LockedSchedule> {
             execution_count: required(row.get(6)?),
             is_active: required(row.get(7)?),
             owner_role: required(row.get(8)?),
+            start_at: row.get::<TimestampWithTimeZone>(9)?.and_then(to_utc),
         }))
     })
     .unwrap_or_else(|err| spi_failed(err))
 }
 
 pub fn update_schedule(change: &ScheduleChange) -> JsonB {
-    let [kind, cron, interval, time, zone, overlap, max_runtime, hook] = config_params(change.config);
+    let [kind, cron, interval, time, zone, overlap, max_runtime, hook, start_at, end_at, grace] =
+        config_params(change.config);
     // A buffered occurrence belongs to the old configuration: it no longer waits.
     Spi::get_one_with_args::<JsonB>(
         "UPDATE workflow_scheduler.workflow_schedules AS s
@@ -128,7 +143,8 @@ pub fn update_schedule(change: &ScheduleChange) -> JsonB {
                 scheduled_time = $4, timezone = $5, next_execution_at = $7,
                 is_active = $7 IS NOT NULL, max_executions = $8, anchor_at = $9,
                 updated_by = $10, updated_at = pg_catalog.now(),
-                overlap = $11, max_runtime_seconds = $12, hook = $13, buffered_for = NULL
+                overlap = $11, max_runtime_seconds = $12, hook = $13, buffered_for = NULL,
+                start_at = $14, end_at = $15, grace_seconds = $16
           WHERE schedule_id OPERATOR(pg_catalog.=) $6
          RETURNING workflow_scheduler.schedule_to_json(s)",
         &[
@@ -145,6 +161,9 @@ pub fn update_schedule(change: &ScheduleChange) -> JsonB {
             overlap,
             max_runtime,
             hook,
+            start_at,
+            end_at,
+            grace,
         ],
     )
     .unwrap_or_else(|err| spi_failed(err))

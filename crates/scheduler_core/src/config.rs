@@ -15,7 +15,7 @@ use crate::time::recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};
 use crate::time::zone::{parse_timezone, resolve_local};
 
 /// Every key `schedule_config` may contain. Anything else is a typo and is rejected.
-pub const CONFIG_KEYS: [&str; 9] = [
+pub const CONFIG_KEYS: [&str; 12] = [
     "schedule_type",
     "cron_expression",
     "timezone",
@@ -25,6 +25,9 @@ pub const CONFIG_KEYS: [&str; 9] = [
     "overlap",
     "max_runtime_seconds",
     "hook",
+    "start_at",
+    "end_at",
+    "grace_seconds",
 ];
 
 /// The longest hook name, in bytes: what fits a Postgres identifier (NAMEDATALEN - 1), as the
@@ -68,9 +71,25 @@ pub struct ScheduleConfig {
     /// The HTTP hook that receives this schedule's fires; `None`: the `default_hook` setting
     /// at fire time. Whether it exists is the database's question, not this crate's.
     pub hook: Option<String>,
+    /// No occurrence before this instant; an interval schedule is anchored here (its first
+    /// occurrence is `start_at` itself).
+    pub start_at: Option<DateTime<Utc>>,
+    /// No occurrence at or after this instant; then the schedule finishes (`schedule_ended`).
+    pub end_at: Option<DateTime<Utc>>,
+    /// This schedule's grace period in seconds; `None`: `workflow_scheduler.grace_period`.
+    pub grace_seconds: Option<i32>,
 }
 
 impl ScheduleConfig {
+    /// The interval grid's anchor for a schedule created or re-gridded at `now`: occurrences
+    /// are `anchor + k * interval_seconds`, k >= 1, so `start_at` anchors one interval earlier.
+    pub fn interval_anchor(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match (self.start_at, self.interval_seconds) {
+            (Some(start), Some(every)) => start - chrono::Duration::seconds(i64::from(every)),
+            _ => now,
+        }
+    }
+
     /// The occurrences of this schedule. `anchor` is the interval anchor (the creation time,
     /// or the update time after a config change); other kinds ignore it.
     pub fn recurrence(&self, cache: &mut CronCache, anchor: DateTime<Utc>) -> Result<Recurrence, ScheduleError> {
@@ -83,6 +102,7 @@ impl ScheduleConfig {
             anchor_at: Some(anchor),
         }
         .recurrence(cache)
+        .map(|recurrence| recurrence.windowed(self.start_at, self.end_at))
     }
 
     /// The schedule's time zone.
@@ -137,6 +157,27 @@ pub fn validate_config(
         None => None,
     };
 
+    let start_at = match present(object, "start_at") {
+        Some(value) => Some(parse_instant(value, "start_at", tz)?),
+        None => None,
+    };
+    let end_at = match present(object, "end_at") {
+        Some(value) => Some(parse_instant(value, "end_at", tz)?),
+        None => None,
+    };
+    if let (Some(start), Some(end)) = (start_at, end_at) {
+        if end <= start {
+            return Err(invalid("end_at must be after start_at".to_string()));
+        }
+    }
+    if end_at.is_some_and(|end| end <= now) {
+        return Err(invalid("end_at is in the past: the schedule would never fire".to_string()));
+    }
+    let grace_seconds = match present(object, "grace_seconds") {
+        Some(value) => Some(non_negative_i32(value, "grace_seconds")?),
+        None => None,
+    };
+
     for (key, owner) in TYPE_KEYS {
         if owner != kind && present(object, key).is_some() {
             return Err(invalid(format!(
@@ -155,6 +196,9 @@ pub fn validate_config(
         overlap,
         max_runtime_seconds,
         hook,
+        start_at,
+        end_at,
+        grace_seconds,
     };
 
     match kind {
@@ -164,6 +208,10 @@ pub fn validate_config(
             let schedule = CronSchedule::parse(expr)?;
             if schedule.next_after(now, tz).is_none() {
                 return Err(ScheduleError::InvalidCron(format!("'{expr}' never fires")));
+            }
+            let windowed = Recurrence::Cron { schedule: std::rc::Rc::new(schedule), tz }.windowed(start_at, end_at);
+            if windowed.next_after(now).is_none() {
+                return Err(invalid(format!("'{expr}' has no occurrence between start_at and end_at")));
             }
             validated.cron_expression = Some(expr.to_string());
         }
@@ -176,6 +224,9 @@ pub fn validate_config(
             let at = parse_scheduled_time(as_str(value, "scheduled_time")?, tz)?;
             if at <= now {
                 return Err(ScheduleError::ScheduledTimeInPast);
+            }
+            if start_at.is_some_and(|start| at < start) || end_at.is_some_and(|end| at >= end) {
+                return Err(invalid("scheduled_time is outside start_at .. end_at".to_string()));
             }
             validated.scheduled_time = Some(at);
         }
@@ -335,6 +386,26 @@ fn hook_name(value: &Value) -> Result<String, ScheduleError> {
         return Err(invalid(format!("hook must be at most {MAX_HOOK_NAME_BYTES} bytes, got {}", name.len())));
     }
     Ok(name.to_string())
+}
+
+/// An ISO 8601 instant (as `scheduled_time` accepts it, local in the schedule's zone without
+/// an offset).
+fn parse_instant(value: &Value, key: &str, tz: Tz) -> Result<DateTime<Utc>, ScheduleError> {
+    parse_scheduled_time(as_str(value, key)?, tz).map_err(|err| match err {
+        ScheduleError::InvalidConfig(what) => invalid(what.replacen("scheduled_time", key, 1)),
+        other => other,
+    })
+}
+
+/// An integer from 0 to i32::MAX.
+fn non_negative_i32(value: &Value, key: &str) -> Result<i32, ScheduleError> {
+    match value.as_i64() {
+        Some(0) => Ok(0),
+        _ => positive_i32(value, key).map_err(|err| match err {
+            ScheduleError::InvalidConfig(what) => invalid(what.replace("at least 1", "at least 0")),
+            other => other,
+        }),
+    }
 }
 
 /// An integer from 1 to i32::MAX (the column type).

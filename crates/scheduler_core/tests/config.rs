@@ -121,8 +121,8 @@ fn unknown_keys_are_named() {
     );
     assert!(msg.contains("allowed keys: schedule_type, cron_expression"), "{msg}");
     rejected(
-        json!({"schedule_type": "interval", "interval_seconds": 5, "start_at": null}),
-        &format!("{CFG}unknown key 'start_at'"),
+        json!({"schedule_type": "interval", "interval_seconds": 5, "starts_at": null}),
+        &format!("{CFG}unknown key 'starts_at'"),
     );
 }
 

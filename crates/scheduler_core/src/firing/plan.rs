@@ -31,6 +31,10 @@ pub struct DueSchedule<'a> {
     pub busy: bool,
     /// The occurrence that `buffer_one` holds back.
     pub buffered_for: Option<DateTime<Utc>>,
+    /// This schedule's grace period, if it has its own (`grace_seconds`).
+    pub grace_seconds: Option<i32>,
+    /// The end of its window (`end_at`): running out of occurrences there is `schedule_ended`.
+    pub end_at: Option<DateTime<Utc>>,
 }
 
 /// What becomes of the occurrence a plan is about.
@@ -108,7 +112,8 @@ impl FirePlan {
 ///
 /// - A buffered occurrence whose blocker has finished fires first, alone: the schedule's next
 ///   time stays, so a regular occurrence that is also due is planned by the next pass.
-/// - Otherwise the latest occurrence within `grace` fires (older ones coalesced), or is
+/// - Otherwise the latest occurrence within the grace period (the schedule's own
+///   `grace_seconds`, else `grace`) fires (older ones coalesced), or is
 ///   recorded as missed; the overlap policy may skip or buffer a fire while an earlier
 ///   execution is unfinished. A fire deactivates the schedule when it reaches
 ///   `max_executions`; a schedule with no next occurrence is deactivated too.
@@ -124,6 +129,7 @@ pub fn plan_due(
         _ => {
             // Claimed for being due, so the next time is set (see `DueSchedule`).
             let stored_next = row.next_execution_at.unwrap_or(now);
+            let grace = row.grace_seconds.map_or(grace, |seconds| Duration::seconds(i64::from(seconds)));
             let decision = decide_due(recurrence, stored_next, now, grace);
             let (occurrence, scheduled_for, coalesced) = match decision.outcome {
                 DueOutcome::Missed { scheduled_for, coalesced } => (Occurrence::Missed, scheduled_for, coalesced),
@@ -209,6 +215,10 @@ pub fn plan_due(
                 .with("max_executions", row.max_executions)
                 .with("execution_count", count_after),
         );
+    } else if next_execution_at.is_none() && row.next_execution_at.is_some() {
+        if let Some(end_at) = row.end_at {
+            events.push(about("schedule_ended", "SUCCESS").with("end_at", iso_utc(end_at)));
+        }
     }
     FirePlan {
         occurrence,
@@ -234,13 +244,15 @@ pub fn plan_broken(row: &DueSchedule, error: &str) -> AuditEvent {
         .with("action_taken", "deactivated")
 }
 
-/// The first run of a new schedule, anchored at its creation time `now`.
+/// The first run of a new schedule created at `now`, and its interval grid's anchor: the
+/// creation time, or one interval before `start_at`.
 pub fn plan_create(
     config: &ScheduleConfig,
     cache: &mut CronCache,
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, ScheduleError> {
-    Ok(config.recurrence(cache, now)?.next_after(now))
+) -> Result<UpdatePlan, ScheduleError> {
+    let anchor_at = config.interval_anchor(now);
+    Ok(UpdatePlan { anchor_at, next_execution_at: config.recurrence(cache, anchor_at)?.next_after(now) })
 }
 
 /// What `schedule_update` needs to know about the row it replaces.
@@ -250,9 +262,10 @@ pub struct StoredSchedule<'a> {
     pub interval_seconds: Option<i32>,
     pub anchor_at: DateTime<Utc>,
     pub execution_count: i32,
+    pub start_at: Option<DateTime<Utc>>,
 }
 
-/// The new grid anchor and next run after a config change.
+/// The grid anchor and next run of a new or changed schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpdatePlan {
     pub anchor_at: DateTime<Utc>,
@@ -260,8 +273,8 @@ pub struct UpdatePlan {
     pub next_execution_at: Option<DateTime<Utc>>,
 }
 
-/// An interval schedule whose `interval_seconds` does not change keeps its grid; any other
-/// change restarts the grid at `now`. The schedule becomes active again unless it has already
+/// An interval schedule whose `interval_seconds` and `start_at` do not change keeps its grid;
+/// any other change restarts the grid at `now` (or at `start_at`). The schedule becomes active again unless it has already
 /// used up the new `max_executions`.
 pub fn plan_update(
     stored: &StoredSchedule,
@@ -271,8 +284,9 @@ pub fn plan_update(
 ) -> Result<UpdatePlan, ScheduleError> {
     let keeps_grid = stored.schedule_type == ScheduleKind::Interval.as_str()
         && config.kind == ScheduleKind::Interval
-        && config.interval_seconds == stored.interval_seconds;
-    let anchor_at = if keeps_grid { stored.anchor_at } else { now };
+        && config.interval_seconds == stored.interval_seconds
+        && config.start_at == stored.start_at;
+    let anchor_at = if keeps_grid { stored.anchor_at } else { config.interval_anchor(now) };
     let next = config.recurrence(cache, anchor_at)?.next_after(now);
     let used_up = config.max_executions.is_some_and(|max| stored.execution_count >= max);
     Ok(UpdatePlan { anchor_at, next_execution_at: if used_up { None } else { next } })
@@ -302,6 +316,8 @@ mod tests {
             max_runtime_seconds: None,
             busy: false,
             buffered_for: None,
+            grace_seconds: None,
+            end_at: None,
         }
     }
 
@@ -510,6 +526,7 @@ mod tests {
             interval_seconds: Some(600),
             anchor_at: utc("2024-05-01T10:05:00Z"),
             execution_count: 1,
+            start_at: None,
         };
         let mut cache = CronCache::new(8);
         let same = config(r#"{"schedule_type": "interval", "interval_seconds": 600, "max_executions": 9}"#, now);
@@ -526,8 +543,13 @@ mod tests {
     #[test]
     fn update_to_a_used_up_limit_stays_inactive() {
         let now = utc("2024-05-01T10:20:00Z");
-        let stored =
-            StoredSchedule { schedule_type: "cron", interval_seconds: None, anchor_at: now, execution_count: 3 };
+        let stored = StoredSchedule {
+            schedule_type: "cron",
+            interval_seconds: None,
+            anchor_at: now,
+            execution_count: 3,
+            start_at: None,
+        };
         let used_up = config(r#"{"schedule_type": "cron", "cron_expression": "* * * * *", "max_executions": 3}"#, now);
         let plan = plan_update(&stored, &used_up, &mut CronCache::new(8), now).unwrap();
         assert_eq!(plan.next_execution_at, None);

@@ -121,6 +121,8 @@ pub enum Recurrence {
     Interval { every_seconds: i64, anchor: DateTime<Utc> },
     /// A single occurrence.
     OneTime { at: DateTime<Utc> },
+    /// Another recurrence limited to `[start, end)` (`start_at`, `end_at`).
+    Windowed { inner: Box<Recurrence>, start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>> },
 }
 
 impl Recurrence {
@@ -129,7 +131,16 @@ impl Recurrence {
             Recurrence::Cron { .. } => ScheduleKind::Cron,
             Recurrence::Interval { .. } => ScheduleKind::Interval,
             Recurrence::OneTime { .. } => ScheduleKind::OneTime,
+            Recurrence::Windowed { inner, .. } => inner.kind(),
         }
+    }
+
+    /// This recurrence with no occurrence before `start` nor at or after `end`.
+    pub fn windowed(self, start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Recurrence {
+        if start.is_none() && end.is_none() {
+            return self;
+        }
+        Recurrence::Windowed { inner: Box::new(self), start, end }
     }
 
     /// The first occurrence strictly after `after`, or `None` if there is none.
@@ -143,6 +154,14 @@ impl Recurrence {
                 grid.at(k)
             }
             Recurrence::OneTime { at } => (*at > after).then_some(*at),
+            Recurrence::Windowed { inner, start, end } => {
+                // Occurrences at or after `start`: search from just before it.
+                let from = match start {
+                    Some(start) if *start > after => *start - Duration::microseconds(1),
+                    _ => after,
+                };
+                inner.next_after(from).filter(|next| end.is_none_or(|end| *next < end))
+            }
         }
     }
 
@@ -160,6 +179,13 @@ impl Recurrence {
                 }
             }
             Recurrence::OneTime { at } => (*at <= t).then_some(*at),
+            Recurrence::Windowed { inner, start, end } => {
+                let until = match end {
+                    Some(end) if *end <= t => *end - Duration::microseconds(1),
+                    _ => t,
+                };
+                inner.latest_at_or_before(until).filter(|latest| start.is_none_or(|start| *latest >= start))
+            }
         }
     }
 
@@ -188,6 +214,11 @@ impl Recurrence {
                 }
             }
             Recurrence::OneTime { at } => u64::from(from <= *at && *at < to),
+            Recurrence::Windowed { inner, start, end } => {
+                let from = start.map_or(from, |start| from.max(start));
+                let to = end.map_or(to, |end| to.min(end));
+                inner.occurrences_in(from, to, cap)
+            }
         }
     }
 }
