@@ -66,6 +66,11 @@ CREATE TABLE workflow_scheduler.workflow_schedules (
     start_at             timestamptz,
     end_at               timestamptz,
     grace_seconds        integer,
+    -- 0.2.0: schedule_pause: since when, by whom, why (NULL: not paused). A paused schedule is
+    -- inactive with no next time; schedule_resume recomputes it from the time of the resume.
+    paused_at            timestamptz,
+    paused_by            bigint,
+    pause_note           text,
     CONSTRAINT overlap_known
         CHECK (overlap IN ('allow', 'skip', 'buffer_one')),
     CONSTRAINT max_runtime_positive
@@ -258,6 +263,9 @@ AS $$
         'hook',              s.hook,
         'start_at',          s.start_at,
         'end_at',            s.end_at,
-        'grace_seconds',     s.grace_seconds
+        'grace_seconds',     s.grace_seconds,
+        'paused_at',         s.paused_at,
+        'paused_by',         s.paused_by,
+        'pause_note',        s.pause_note
     )
 $$;

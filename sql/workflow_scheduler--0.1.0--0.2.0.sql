@@ -20,6 +20,9 @@ ALTER TABLE workflow_scheduler.workflow_schedules
     ADD COLUMN start_at timestamptz,
     ADD COLUMN end_at timestamptz,
     ADD COLUMN grace_seconds integer,
+    ADD COLUMN paused_at timestamptz,
+    ADD COLUMN paused_by bigint,
+    ADD COLUMN pause_note text,
     ADD CONSTRAINT overlap_known CHECK (overlap IN ('allow', 'skip', 'buffer_one')),
     ADD CONSTRAINT max_runtime_positive CHECK (max_runtime_seconds IS NULL OR max_runtime_seconds >= 1),
     ADD CONSTRAINT window_in_order CHECK (start_at IS NULL OR end_at IS NULL OR start_at < end_at),
@@ -84,7 +87,10 @@ AS $$
         'hook',              s.hook,
         'start_at',          s.start_at,
         'end_at',            s.end_at,
-        'grace_seconds',     s.grace_seconds
+        'grace_seconds',     s.grace_seconds,
+        'paused_at',         s.paused_at,
+        'paused_by',         s.paused_by,
+        'pause_note',        s.pause_note
     )
 $$;
 
@@ -325,3 +331,26 @@ REVOKE EXECUTE ON FUNCTION workflow_scheduler.hook_update(text, text, boolean, i
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.hook_rotate_secret(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.hook_remove(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.delivery_retry(uuid) FROM PUBLIC;
+
+-- Operations: pause and resume.
+CREATE FUNCTION workflow_scheduler.schedule_pause(
+    schedule_id uuid,
+    note text DEFAULT NULL,
+    user_id bigint DEFAULT NULL
+) RETURNS jsonb
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'schedule_pause_wrapper';
+
+CREATE FUNCTION workflow_scheduler.schedule_resume(
+    schedule_id uuid,
+    user_id bigint DEFAULT NULL
+) RETURNS jsonb
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'schedule_resume_wrapper';
+
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_pause(uuid, text, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_resume(uuid, bigint) FROM PUBLIC;

@@ -16,6 +16,8 @@ pub enum ApiError {
     VersionMismatch(String),
     /// A function argument out of its range: what is wrong.
     InvalidArgument(String),
+    /// A finished or removed schedule asked to pause.
+    ScheduleInactive(String),
     /// An execution that does not exist, or is outside the caller's reach.
     ExecutionNotFound(String),
     /// An execution already finished with another status: (execution_id, its status).
@@ -45,6 +47,7 @@ impl ApiError {
             ApiError::NotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,          // P0002
             ApiError::VersionMismatch(_) => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, // 55000
             ApiError::InvalidArgument(_) => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, // 22023
+            ApiError::ScheduleInactive(_) => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, // 55000
             ApiError::ExecutionNotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND, // P0002
             ApiError::ExecutionFinished(..) => PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, // 55000
             ApiError::AdminOnly(_) => PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, // 42501
@@ -64,6 +67,7 @@ impl ApiError {
                 env!("CARGO_PKG_VERSION")
             ),
             ApiError::InvalidArgument(what) => format!("Invalid argument: {what}"),
+            ApiError::ScheduleInactive(id) => format!("Schedule is not active: {id} (a finished or removed schedule cannot be paused)"),
             ApiError::ExecutionNotFound(id) => format!("Execution not found: {id}"),
             ApiError::ExecutionFinished(id, status) => format!("Execution already finished: {id} (status {status})"),
             ApiError::AdminOnly(function) => format!(

@@ -6,6 +6,7 @@ mod access;
 mod due;
 mod executions;
 mod hooks;
+mod operations;
 mod preview;
 mod schedules;
 

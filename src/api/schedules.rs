@@ -157,7 +157,7 @@ fn schedule_get(schedule_id: Option<Uuid>) -> JsonB {
 }
 
 /// Locks the schedule if the caller may operate it; otherwise fails as if it did not exist.
-fn lock_visible(
+pub(crate) fn lock_visible(
     schedule_id: Option<Uuid>,
     caller: &crate::pg::access::Caller,
     action: &'static str,
@@ -174,7 +174,7 @@ fn lock_visible(
 }
 
 /// A successful operation's audit event about `current`.
-fn about(current: &LockedSchedule, action: &'static str, user_id: Option<i64>) -> AuditEvent {
+pub(crate) fn about(current: &LockedSchedule, action: &'static str, user_id: Option<i64>) -> AuditEvent {
     let schedule_id = current.schedule_id.to_string();
     AuditEvent::audit(action, "SUCCESS", Some(schedule_id.clone()))
         .by(current.community_id, user_id)
@@ -213,6 +213,6 @@ fn not_found(schedule_id: Option<Uuid>) -> ApiError {
 }
 
 /// Logs a failed operation. Only the log line survives: the transaction rolls back.
-fn log_failure(action: &'static str, community_id: Option<i64>, user_id: Option<i64>, err: &ApiError) {
+pub(crate) fn log_failure(action: &'static str, community_id: Option<i64>, user_id: Option<i64>, err: &ApiError) {
     audit::log(&AuditEvent::audit(action, "FAILURE", None).by(community_id, user_id).with("error", err.to_string()));
 }

@@ -43,6 +43,26 @@ pub struct LockedSchedule {
     pub is_active: bool,
     pub owner_role: String,
     pub start_at: Option<DateTime<Utc>>,
+    pub paused: bool,
+    pub cron_expression: Option<String>,
+    pub scheduled_time: Option<DateTime<Utc>>,
+    pub timezone: String,
+    pub end_at: Option<DateTime<Utc>>,
+    pub max_executions: Option<i32>,
+}
+
+impl LockedSchedule {
+    /// Its occurrences as stored, within its window.
+    pub fn recurrence_columns(&self) -> scheduler_core::RecurrenceColumns<'_> {
+        scheduler_core::RecurrenceColumns {
+            schedule_type: &self.schedule_type,
+            cron_expression: self.cron_expression.as_deref(),
+            interval_seconds: self.interval_seconds,
+            scheduled_time: self.scheduled_time,
+            timezone: &self.timezone,
+            anchor_at: Some(self.anchor_at),
+        }
+    }
 }
 
 /// The columns a schedule config sets besides `max_executions`, in the order the statements
@@ -107,7 +127,8 @@ pub fn lock_schedule(schedule_id: Uuid) -> Option<LockedSchedule> {
     Spi::connect_mut(|client| {
         let rows = client.update(
             "SELECT workflow_id, schedule_type, interval_seconds, anchor_at, community_id,
-                    execution_count, is_active, owner_role::text, start_at
+                    execution_count, is_active, owner_role::text, start_at, paused_at IS NOT NULL,
+                    cron_expression, scheduled_time, timezone, end_at, max_executions
                FROM workflow_scheduler.workflow_schedules
               WHERE schedule_id OPERATOR(pg_catalog.=) $1
                 FOR UPDATE",
@@ -128,6 +149,12 @@ pub fn lock_schedule(schedule_id: Uuid) -> Option<LockedSchedule> {
             is_active: required(row.get(7)?),
             owner_role: required(row.get(8)?),
             start_at: row.get::<TimestampWithTimeZone>(9)?.and_then(to_utc),
+            paused: required(row.get(10)?),
+            cron_expression: row.get(11)?,
+            scheduled_time: row.get::<TimestampWithTimeZone>(12)?.and_then(to_utc),
+            timezone: required(row.get(13)?),
+            end_at: row.get::<TimestampWithTimeZone>(14)?.and_then(to_utc),
+            max_executions: row.get(15)?,
         }))
     })
     .unwrap_or_else(|err| spi_failed(err))
@@ -140,8 +167,11 @@ pub fn update_schedule(change: &ScheduleChange) -> JsonB {
     Spi::get_one_with_args::<JsonB>(
         "UPDATE workflow_scheduler.workflow_schedules AS s
             SET schedule_type = $1, cron_expression = $2, interval_seconds = $3,
-                scheduled_time = $4, timezone = $5, next_execution_at = $7,
-                is_active = $7 IS NOT NULL, max_executions = $8, anchor_at = $9,
+                scheduled_time = $4, timezone = $5,
+                -- A paused schedule stays paused: schedule_resume computes its next time.
+                next_execution_at = CASE WHEN s.paused_at IS NULL THEN $7 END,
+                is_active = s.paused_at IS NULL AND $7 IS NOT NULL,
+                max_executions = $8, anchor_at = $9,
                 updated_by = $10, updated_at = pg_catalog.now(),
                 overlap = $11, max_runtime_seconds = $12, hook = $13, buffered_for = NULL,
                 start_at = $14, end_at = $15, grace_seconds = $16
@@ -175,6 +205,7 @@ pub fn deactivate_schedule(schedule_id: Uuid, user_id: Option<i64>) {
     Spi::run_with_args(
         "UPDATE workflow_scheduler.workflow_schedules
             SET is_active = false, next_execution_at = NULL, buffered_for = NULL,
+                paused_at = NULL, paused_by = NULL, pause_note = NULL,
                 updated_by = $2, updated_at = pg_catalog.now()
           WHERE schedule_id OPERATOR(pg_catalog.=) $1",
         &[schedule_id.into(), user_id.into()],
@@ -195,4 +226,36 @@ pub fn schedule_json(schedule_id: Uuid) -> Option<(JsonB, String)> {
         Ok(_) | Err(pgrx::spi::Error::InvalidPosition) => None,
         Err(err) => spi_failed(err),
     }
+}
+
+/// Pauses a locked schedule: inactive, no next time, nothing buffered. Pausing a paused one
+/// keeps its `paused_at` and takes the new note.
+pub fn pause_schedule(schedule_id: Uuid, note: Option<&str>, user_id: Option<i64>) -> JsonB {
+    Spi::get_one_with_args::<JsonB>(
+        "UPDATE workflow_scheduler.workflow_schedules AS s
+            SET paused_at = COALESCE(s.paused_at, pg_catalog.now()), paused_by = $3, pause_note = $2,
+                is_active = false, next_execution_at = NULL, buffered_for = NULL,
+                updated_by = $3, updated_at = pg_catalog.now()
+          WHERE schedule_id OPERATOR(pg_catalog.=) $1
+         RETURNING workflow_scheduler.schedule_to_json(s)",
+        &[schedule_id.into(), note.into(), user_id.into()],
+    )
+    .unwrap_or_else(|err| spi_failed(err))
+    .unwrap_or_else(|| pgrx::error!("workflow_scheduler: UPDATE returned no row"))
+}
+
+/// Resumes a locked paused schedule at `next` (`None`: it has nothing left to fire and stays
+/// finished).
+pub fn resume_schedule(schedule_id: Uuid, next: Option<DateTime<Utc>>, user_id: Option<i64>) -> JsonB {
+    Spi::get_one_with_args::<JsonB>(
+        "UPDATE workflow_scheduler.workflow_schedules AS s
+            SET paused_at = NULL, paused_by = NULL, pause_note = NULL,
+                next_execution_at = $2, is_active = $2 IS NOT NULL,
+                updated_by = $3, updated_at = pg_catalog.now()
+          WHERE schedule_id OPERATOR(pg_catalog.=) $1
+         RETURNING workflow_scheduler.schedule_to_json(s)",
+        &[schedule_id.into(), next.map(from_utc).into(), user_id.into()],
+    )
+    .unwrap_or_else(|err| spi_failed(err))
+    .unwrap_or_else(|| pgrx::error!("workflow_scheduler: UPDATE returned no row"))
 }

@@ -8,6 +8,7 @@
 //! - `lifecycle`: claims, leases, heartbeats, completions and the overlap policy;
 //! - `hooks`: the admin-only hook functions and their errors, secrets no role can read, the
 //!   `hook` key of `schedule_config`, and the outbox rows fires write;
+//! - `operations`: pause and resume;
 //! - `windows`: start_at, end_at and grace_seconds;
 //! - `security`: application roles with exactly the documented grants, isolation between
 //!   them, and objects planted in `public` that must never run.
@@ -16,6 +17,7 @@ mod api;
 mod firing;
 mod hooks;
 mod lifecycle;
+mod operations;
 mod security;
 mod support;
 mod windows;

@@ -292,6 +292,21 @@ pub fn plan_update(
     Ok(UpdatePlan { anchor_at, next_execution_at: if used_up { None } else { next } })
 }
 
+/// The next run of a paused schedule resumed at `now`: the first occurrence after now within
+/// its window, so that nothing due during the pause fires or is recorded as missed; `None` when
+/// it has nothing left (its window ended, its one time passed, or its limit is used up).
+pub fn plan_resume(
+    recurrence: &Recurrence,
+    max_executions: Option<i32>,
+    execution_count: i32,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if max_executions.is_some_and(|max| execution_count >= max) {
+        return None;
+    }
+    recurrence.next_after(now)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -538,6 +553,21 @@ mod tests {
         let plan = plan_update(&stored, &other, &mut cache, now).unwrap();
         assert_eq!(plan.anchor_at, now);
         assert_eq!(plan.next_execution_at, Some(utc("2024-05-01T10:25:00Z")));
+    }
+
+    #[test]
+    fn a_resume_skips_what_fell_due_during_the_pause_even_across_a_dst_change() {
+        // Paused on Saturday 2026-03-07, resumed on Monday 03-09 at 12:00 UTC (after New York's
+        // spring-forward): the next 09:00 local is 03-10 13:00 UTC, EDT; the Sunday and Monday
+        // 09:00 runs are neither fired nor missed.
+        let zone = chrono_tz::America::New_York;
+        let schedule = std::rc::Rc::new(crate::time::cron::CronSchedule::parse("0 9 * * *").unwrap());
+        let recurrence = Recurrence::Cron { schedule, tz: zone };
+        let now = utc("2026-03-09T14:00:00Z");
+        assert_eq!(plan_resume(&recurrence, None, 3, now), Some(utc("2026-03-10T13:00:00Z")));
+        assert_eq!(plan_resume(&recurrence, Some(3), 3, now), None, "a used-up limit stays finished");
+        let ended = recurrence.windowed(None, Some(utc("2026-03-10T00:00:00Z")));
+        assert_eq!(plan_resume(&ended, None, 3, now), None, "a window that ended stays finished");
     }
 
     #[test]
