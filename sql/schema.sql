@@ -102,8 +102,6 @@ CREATE TABLE workflow_scheduler.workflow_schedule_executions (
     trigger_data   jsonb NOT NULL,
     CONSTRAINT execution_status_known
         CHECK (status IN ('triggered', 'running', 'completed', 'failed', 'timed_out', 'missed', 'skipped')),
-    -- Each occurrence fires at most once, whoever runs the due pass.
-    CONSTRAINT one_execution_per_occurrence UNIQUE (schedule_id, scheduled_for),
 
     -- 0.2.0: the execution lifecycle. `attempt` counts claims; a `running` execution is leased
     -- to `claimed_by` until `lease_expires_at`; `deadline_at` is when it times out.
@@ -112,8 +110,17 @@ CREATE TABLE workflow_scheduler.workflow_schedule_executions (
     lease_expires_at  timestamptz,
     deadline_at       timestamptz,
     finished_at       timestamptz,
-    result            jsonb
+    result            jsonb,
+    -- 0.2.0: why it exists: its grid (scheduled), schedule_trigger (manual), schedule_backfill.
+    trigger_kind      text NOT NULL DEFAULT 'scheduled',
+    CONSTRAINT trigger_kind_known CHECK (trigger_kind IN ('scheduled', 'manual', 'backfill'))
 );
+
+-- Each occurrence fires at most once, whoever runs the due pass (or a backfill); manual runs
+-- are outside the grid and never collide with it.
+CREATE UNIQUE INDEX one_execution_per_occurrence
+    ON workflow_scheduler.workflow_schedule_executions (schedule_id, scheduled_for)
+    WHERE trigger_kind <> 'manual';
 
 -- execution_claim takes the oldest triggered executions, and running ones whose lease expired.
 CREATE INDEX executions_triggered_idx ON workflow_scheduler.workflow_schedule_executions (triggered_at)

@@ -40,7 +40,13 @@ ALTER TABLE workflow_scheduler.workflow_schedule_executions
     ADD COLUMN lease_expires_at timestamptz,
     ADD COLUMN deadline_at timestamptz,
     ADD COLUMN finished_at timestamptz,
-    ADD COLUMN result jsonb;
+    ADD COLUMN result jsonb,
+    ADD COLUMN trigger_kind text NOT NULL DEFAULT 'scheduled',
+    ADD CONSTRAINT trigger_kind_known CHECK (trigger_kind IN ('scheduled', 'manual', 'backfill')),
+    DROP CONSTRAINT one_execution_per_occurrence;
+CREATE UNIQUE INDEX one_execution_per_occurrence
+    ON workflow_scheduler.workflow_schedule_executions (schedule_id, scheduled_for)
+    WHERE trigger_kind <> 'manual';
 -- 0.1.0 had no completion, so its fires stay `triggered` forever: engines would claim them
 -- again and the overlap policy would see them as unfinished. They were handed off by NOTIFY
 -- then; record them as completed, saying so (docs/upgrading.md).
@@ -354,3 +360,29 @@ AS 'MODULE_PATHNAME', 'schedule_resume_wrapper';
 
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_pause(uuid, text, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_resume(uuid, bigint) FROM PUBLIC;
+
+-- Operations: run now and backfill.
+CREATE FUNCTION workflow_scheduler.schedule_trigger(
+    schedule_id uuid,
+    context_data jsonb DEFAULT '{}',
+    user_id bigint DEFAULT NULL
+) RETURNS uuid
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'schedule_trigger_wrapper';
+
+CREATE FUNCTION workflow_scheduler.schedule_backfill(
+    schedule_id uuid,
+    start_at timestamp with time zone,
+    end_at timestamp with time zone,
+    max_runs integer DEFAULT 100,
+    user_id bigint DEFAULT NULL
+) RETURNS integer
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'schedule_backfill_wrapper';
+
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_trigger(uuid, jsonb, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_backfill(uuid, timestamptz, timestamptz, integer, bigint) FROM PUBLIC;

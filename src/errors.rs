@@ -16,7 +16,7 @@ pub enum ApiError {
     VersionMismatch(String),
     /// A function argument out of its range: what is wrong.
     InvalidArgument(String),
-    /// A finished or removed schedule asked to pause.
+    /// A finished or removed schedule asked to pause or run.
     ScheduleInactive(String),
     /// An execution that does not exist, or is outside the caller's reach.
     ExecutionNotFound(String),
@@ -67,7 +67,7 @@ impl ApiError {
                 env!("CARGO_PKG_VERSION")
             ),
             ApiError::InvalidArgument(what) => format!("Invalid argument: {what}"),
-            ApiError::ScheduleInactive(id) => format!("Schedule is not active: {id} (a finished or removed schedule cannot be paused)"),
+            ApiError::ScheduleInactive(id) => format!("Schedule is not active: {id} (it finished or was removed)"),
             ApiError::ExecutionNotFound(id) => format!("Execution not found: {id}"),
             ApiError::ExecutionFinished(id, status) => format!("Execution already finished: {id} (status {status})"),
             ApiError::AdminOnly(function) => format!(

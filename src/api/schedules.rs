@@ -200,7 +200,7 @@ fn check_hook(config: &ScheduleConfig) -> Result<(), ApiError> {
 }
 
 /// A jsonb argument's value (`absent` for NULL); one the core cannot read is invalid input.
-fn read_json(arg: Option<JsonbArg>, name: &str, absent: Value) -> Result<Value, ScheduleError> {
+pub(crate) fn read_json(arg: Option<JsonbArg>, name: &str, absent: Value) -> Result<Value, ScheduleError> {
     arg.map_or(Ok(absent), |arg| arg.read(name).map_err(ScheduleError::InvalidConfig))
 }
 

@@ -11,7 +11,9 @@ use pgrx::{JsonB, Uuid};
 use serde_json::{Map, Value};
 
 use scheduler_core::firing::plan::Occurrence;
-use scheduler_core::{notify_payload, plan_broken, plan_due, AuditEvent, DueSchedule, FirePlan, PayloadMode};
+use scheduler_core::{
+    notify_payload, plan_broken, plan_due, plan_extra_run, AuditEvent, DueSchedule, FirePlan, PayloadMode, TriggerKind,
+};
 
 use crate::audit;
 use crate::guc;
@@ -168,6 +170,59 @@ pub fn fire_claimed(settings: &PassSettings, rows: Vec<ClaimedRow>) -> BatchRepo
         }
     }
 
+    write_planned(settings, planned, report, advances, audit_rows)
+}
+
+/// A run of one claimed (locked) schedule outside its grid: `schedule_trigger` (now) or
+/// `schedule_backfill` (a past occurrence), written like a fire of the due pass. Returns the
+/// execution id and what became of it (fired, skipped by the overlap policy, or already
+/// recorded: a backfilled occurrence that has an execution).
+pub fn fire_extra_run(
+    settings: &PassSettings,
+    row: ClaimedRow,
+    kind: TriggerKind,
+    scheduled_for: DateTime<Utc>,
+    extra_context: &Map<String, Value>,
+) -> (Uuid, Occurrence) {
+    let ids = text_ids(&row);
+    let execution_id = Uuid::from_bytes(*uuid::Uuid::new_v4().as_bytes());
+    let plan = plan_extra_run(
+        &due_schedule(&row, &ids),
+        kind,
+        scheduled_for,
+        extra_context,
+        &execution_id.to_string(),
+        settings.now,
+    );
+    let payload = plan.fired().then(|| notify_payload(&plan.trigger_data, settings.payload));
+    let report = BatchReport { claimed: 1, ..Default::default() };
+    let report = write_planned(
+        settings,
+        vec![Planned { row, execution_id, plan, payload }],
+        report,
+        ScheduleAdvances::default(),
+        AuditRows::default(),
+    );
+    let occurrence = if !report.fired.is_empty() {
+        Occurrence::Fired
+    } else if report.skipped > 0 {
+        Occurrence::Skipped
+    } else {
+        Occurrence::AlreadyRecorded
+    };
+    (execution_id, occurrence)
+}
+
+/// Writes planned occurrences: execution rows first (only an occurrence whose row went in
+/// counts), then the schedules' advances, deliveries, audit rows and NOTIFYs.
+fn write_planned(
+    settings: &PassSettings,
+    mut planned: Vec<Planned>,
+    mut report: BatchReport,
+    mut advances: ScheduleAdvances,
+    mut audit_rows: AuditRows,
+) -> BatchReport {
+    let now = settings.now;
     let inserted = insert_executions(&mut execution_rows(&mut planned), now);
     let mut payloads = Vec::new();
     let mut deliveries = DeliveryRows::default();
@@ -225,6 +280,7 @@ fn execution_rows(planned: &mut [Planned]) -> ExecutionRows {
         rows.coalesced.push(i32::try_from(plan.coalesced).unwrap_or(i32::MAX));
         rows.trigger_data.push(JsonB(std::mem::take(&mut plan.trigger_data)));
         rows.deadline_at.push(plan.deadline_at.map(from_utc));
+        rows.trigger_kind.push(plan.trigger_kind.as_str());
     }
     rows
 }

@@ -114,6 +114,43 @@ pub fn claim_released_buffers(limit: i64, owners: Option<Vec<String>>, claimed: 
     )
 }
 
+/// Locks one schedule, waiting for it, and reads it as the due pass does: for a run outside
+/// its grid (`schedule_trigger`, `schedule_backfill`).
+pub fn lock_claimed(schedule_id: Uuid) -> Option<ClaimedRow> {
+    claim(
+        &format!(
+            "SELECT {CLAIMED_COLUMNS}
+               FROM workflow_scheduler.workflow_schedules AS s
+              WHERE s.schedule_id OPERATOR(pg_catalog.=) $1
+                FOR UPDATE"
+        ),
+        &[schedule_id.into()],
+    )
+    .pop()
+}
+
+/// The occurrences of a schedule in `[from, to)` that have an execution of the grid's (a
+/// scheduled or backfilled one; manual runs are outside the grid), as Unix microseconds.
+pub fn recorded_occurrences(schedule_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> HashSet<i64> {
+    Spi::connect(|client| {
+        let table = client.select(
+            "SELECT scheduled_for FROM workflow_scheduler.workflow_schedule_executions
+              WHERE schedule_id OPERATOR(pg_catalog.=) $1 AND trigger_kind <> 'manual'
+                AND scheduled_for OPERATOR(pg_catalog.>=) $2 AND scheduled_for OPERATOR(pg_catalog.<) $3",
+            None,
+            &[schedule_id.into(), from_utc(from).into(), from_utc(to).into()],
+        )?;
+        let mut seen = HashSet::with_capacity(table.len());
+        for row in table {
+            if let Some(at) = row.get::<TimestampWithTimeZone>(1)?.and_then(to_utc) {
+                seen.insert(at.timestamp_micros());
+            }
+        }
+        Ok::<_, pgrx::spi::Error>(seen)
+    })
+    .unwrap_or_else(|err| spi_failed(err))
+}
+
 fn claim(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<ClaimedRow> {
     // connect_mut: a read-only SPI connection refuses FOR UPDATE.
     Spi::connect_mut(|client| {
@@ -170,6 +207,7 @@ pub struct ExecutionRows {
     pub coalesced: Vec<i32>,
     pub trigger_data: Vec<JsonB>,
     pub deadline_at: Vec<Option<TimestampWithTimeZone>>,
+    pub trigger_kind: Vec<&'static str>,
 }
 
 /// Inserts the execution rows and returns the ids that went in. The unique
@@ -182,9 +220,9 @@ pub fn insert_executions(rows: &mut ExecutionRows, triggered_at: DateTime<Utc>) 
         let table = client.update(
             "INSERT INTO workflow_scheduler.workflow_schedule_executions
                  (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status,
-                  coalesced, trigger_data, deadline_at)
+                  coalesced, trigger_data, deadline_at, trigger_kind)
              SELECT e.execution_id, e.schedule_id, e.workflow_id, e.scheduled_for, $8, e.status,
-                    e.coalesced, e.trigger_data, e.deadline_at
+                    e.coalesced, e.trigger_data, e.deadline_at, e.trigger_kind
                FROM ROWS FROM (
                    pg_catalog.unnest($1::uuid[]),
                    pg_catalog.unnest($2::uuid[]),
@@ -193,12 +231,13 @@ pub fn insert_executions(rows: &mut ExecutionRows, triggered_at: DateTime<Utc>) 
                    pg_catalog.unnest($5::text[]),
                    pg_catalog.unnest($6::int[]),
                    pg_catalog.unnest($7::jsonb[]),
-                   pg_catalog.unnest($9::timestamptz[])
+                   pg_catalog.unnest($9::timestamptz[]),
+                   pg_catalog.unnest($10::text[])
                ) WITH ORDINALITY
                     AS e(execution_id, schedule_id, workflow_id, scheduled_for, status, coalesced,
-                         trigger_data, deadline_at, ord)
+                         trigger_data, deadline_at, trigger_kind, ord)
               ORDER BY e.ord
-             ON CONFLICT (schedule_id, scheduled_for) DO NOTHING
+             ON CONFLICT (schedule_id, scheduled_for) WHERE trigger_kind <> 'manual' DO NOTHING
              RETURNING execution_id",
             None,
             &[
@@ -211,6 +250,7 @@ pub fn insert_executions(rows: &mut ExecutionRows, triggered_at: DateTime<Utc>) 
                 take(&mut rows.trigger_data).into(),
                 from_utc(triggered_at).into(),
                 take(&mut rows.deadline_at).into(),
+                take(&mut rows.trigger_kind).into(),
             ],
         )?;
         let mut inserted = HashSet::with_capacity(table.len());

@@ -1,6 +1,7 @@
-//! Pause and resume in the database, through `schedule_check_due()`: a paused schedule does
-//! not fire or miss, `schedule_update` keeps it paused, a resume fires nothing of the pause,
-//! and the errors.
+//! Pause, resume, run now and backfill in the database, through `schedule_check_due()`: a
+//! paused schedule does not fire or miss, `schedule_update` keeps it paused, a resume fires
+//! nothing of the pause; manual runs never collide with the grid; a backfill fires only
+//! occurrences without an execution, across a DST fall-back too; and the errors.
 
 #[pgrx::pg_schema]
 mod tests {
@@ -98,5 +99,174 @@ mod tests {
         let theirs = id_of(&add(HOURLY));
         act_as(Some("ws_app_b"));
         assert_fails(&format!("SELECT workflow_scheduler.schedule_pause('{theirs}')"), "P0002", "Schedule not found: ");
+    }
+
+    fn trigger(id: &str, context: &str) -> String {
+        Spi::get_one_with_args::<String>(
+            "SELECT workflow_scheduler.schedule_trigger($1::uuid, $2::jsonb, 7)::text",
+            &[id.into(), context.into()],
+        )
+        .unwrap()
+        .unwrap()
+    }
+
+    #[pg_test]
+    fn every_trigger_fires_now_outside_the_grid() {
+        let id = id_of(&add_with_context(HOURLY, r#"{"report": "daily", "region": "eu"}"#));
+        let next_before = get_next(&id);
+        let first = trigger(&id, r#"{"region": "us"}"#);
+        let second = trigger(&id, "{}");
+        assert_ne!(first, second, "two calls in one transaction, two runs");
+        let (kinds, statuses, region) = Spi::get_three_with_args::<Vec<String>, Vec<String>, String>(
+            "SELECT array_agg(trigger_kind ORDER BY triggered_at), array_agg(status ORDER BY triggered_at),
+                    (array_agg(trigger_data->>'region' ORDER BY triggered_at))[1]
+               FROM workflow_scheduler.workflow_schedule_executions WHERE schedule_id = $1::uuid",
+            &[id.as_str().into()],
+        )
+        .unwrap();
+        assert_eq!(kinds.unwrap(), ["manual", "manual"]);
+        assert_eq!(statuses.unwrap(), ["triggered", "triggered"]);
+        assert_eq!(region.as_deref(), Some("us"), "context_data is merged over the schedule's own");
+        assert_eq!(get_next(&id), next_before, "the next regular occurrence does not move");
+        let payload_kind: String = Spi::get_one_with_args(
+            "SELECT trigger_data->>'trigger_kind' FROM workflow_scheduler.workflow_schedule_executions WHERE execution_id = $1::uuid",
+            &[first.as_str().into()],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(payload_kind, "manual");
+        assert!(audit_actions(&id).contains(&"schedule_trigger".to_string()));
+
+        // A paused schedule may be run; the overlap policy applies.
+        let skip = id_of(&add(r#"{"schedule_type": "interval", "interval_seconds": 3600, "overlap": "skip"}"#));
+        Spi::run_with_args("SELECT workflow_scheduler.schedule_pause($1::uuid)", &[skip.as_str().into()]).unwrap();
+        let ran = trigger(&skip, "{}");
+        let skipped = trigger(&skip, "{}");
+        let status = |execution: &str| -> String {
+            Spi::get_one_with_args(
+                "SELECT status FROM workflow_scheduler.workflow_schedule_executions WHERE execution_id = $1::uuid",
+                &[execution.into()],
+            )
+            .unwrap()
+            .unwrap()
+        };
+        assert_eq!((status(&ran), status(&skipped)), ("triggered".to_string(), "skipped".to_string()));
+    }
+
+    fn get_next(id: &str) -> Option<String> {
+        Spi::get_one_with_args::<String>(
+            "SELECT next_execution_at::text FROM workflow_scheduler.workflow_schedules WHERE schedule_id = $1::uuid",
+            &[id.into()],
+        )
+        .unwrap()
+    }
+
+    #[pg_test]
+    fn error_trigger_of_what_cannot_run() {
+        let id = id_of(&add(HOURLY));
+        assert_fails(
+            &format!("SELECT workflow_scheduler.schedule_trigger('{id}', '{{\"execution_id\": 1}}')"),
+            "22023",
+            "Invalid schedule configuration: context_data key 'execution_id' is reserved",
+        );
+        assert_fails(
+            &format!("SELECT workflow_scheduler.schedule_trigger('{id}', '{{\"trigger_kind\": \"x\"}}')"),
+            "22023",
+            "Invalid schedule configuration: context_data key 'trigger_kind' is reserved",
+        );
+        Spi::run_with_args("SELECT workflow_scheduler.schedule_remove($1::uuid, 1)", &[id.as_str().into()]).unwrap();
+        assert_fails(
+            &format!("SELECT workflow_scheduler.schedule_trigger('{id}')"),
+            "55000",
+            "Schedule is not active: ",
+        );
+        assert_fails(
+            "SELECT workflow_scheduler.schedule_trigger('00000000-0000-0000-0000-000000000000')",
+            "P0002",
+            "Schedule not found: ",
+        );
+    }
+
+    fn backfill(id: &str, start: &str, end: &str, max_runs: i32) -> i32 {
+        Spi::get_one_with_args::<i32>(
+            "SELECT workflow_scheduler.schedule_backfill($1::uuid, $2::timestamptz, $3::timestamptz, $4)",
+            &[id.into(), start.into(), end.into(), max_runs.into()],
+        )
+        .unwrap()
+        .unwrap()
+    }
+
+    #[pg_test]
+    fn backfill_fires_only_occurrences_without_an_execution() {
+        let id = id_of(&add(HOURLY));
+        // Its grid: 2026-01-01 00:00, 01:00, ... UTC; 02:00 already fired.
+        Spi::run_with_args(
+            "UPDATE workflow_scheduler.workflow_schedules SET anchor_at = '2025-12-31 23:00+00' WHERE schedule_id = $1::uuid;",
+            &[id.as_str().into()],
+        )
+        .unwrap();
+        Spi::run_with_args(
+            "INSERT INTO workflow_scheduler.workflow_schedule_executions
+                 (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status, trigger_data)
+             SELECT gen_random_uuid(), schedule_id, workflow_id, '2026-01-01 02:00+00', now(), 'completed', '{}'
+               FROM workflow_scheduler.workflow_schedules WHERE schedule_id = $1::uuid",
+            &[id.as_str().into()],
+        )
+        .unwrap();
+        let (start, end) = ("2026-01-01 00:00+00", "2026-01-01 04:00+00");
+        assert_fails(
+            &format!("SELECT workflow_scheduler.schedule_backfill('{id}', '{start}', '{end}', 2)"),
+            "22023",
+            "Invalid argument: more than 2 occurrences between start_at and end_at have no execution",
+        );
+        assert_eq!(backfill(&id, start, end, 3), 3, "00:00, 01:00 and 03:00; 02:00 had one");
+        assert_eq!(backfill(&id, start, end, 3), 0, "a second backfill finds nothing to fire");
+        let (kinds, times) = Spi::get_two_with_args::<Vec<String>, Vec<String>>(
+            "SELECT array_agg(trigger_kind ORDER BY scheduled_for), array_agg(to_char(scheduled_for AT TIME ZONE 'UTC', 'HH24:MI') ORDER BY scheduled_for)
+               FROM workflow_scheduler.workflow_schedule_executions WHERE schedule_id = $1::uuid",
+            &[id.as_str().into()],
+        )
+        .unwrap();
+        assert_eq!(kinds.unwrap(), ["backfill", "backfill", "scheduled", "backfill"]);
+        assert_eq!(times.unwrap(), ["00:00", "01:00", "02:00", "03:00"]);
+        assert!(audit_actions(&id).contains(&"schedule_backfill".to_string()));
+    }
+
+    #[pg_test]
+    fn backfill_over_a_dst_fall_back_fires_both_passes_of_the_repeated_hour() {
+        // New York falls back on 2025-11-02 at 02:00 EDT: 01:00-01:59 happens twice. Every 30
+        // minutes from 00:00 EDT (04:00 UTC) to 03:00 EST (08:00 UTC) is 8 instants.
+        let every = id_of(&add(
+            r#"{"schedule_type": "cron", "cron_expression": "*/30 * * * *", "timezone": "America/New_York"}"#,
+        ));
+        assert_eq!(backfill(&every, "2025-11-02 04:00+00", "2025-11-02 08:00+00", 20), 8);
+        // A fixed-time job in the repeated hour fires once, on the first pass.
+        let fixed = id_of(&add(
+            r#"{"schedule_type": "cron", "cron_expression": "30 1 * * *", "timezone": "America/New_York"}"#,
+        ));
+        assert_eq!(backfill(&fixed, "2025-11-02 04:00+00", "2025-11-02 08:00+00", 20), 1);
+        let at: String = Spi::get_one_with_args(
+            "SELECT to_char(scheduled_for AT TIME ZONE 'UTC', 'HH24:MI') FROM workflow_scheduler.workflow_schedule_executions WHERE schedule_id = $1::uuid",
+            &[fixed.as_str().into()],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(at, "05:30", "01:30 EDT");
+    }
+
+    #[pg_test]
+    fn error_backfill_arguments() {
+        let id = id_of(&add(HOURLY));
+        let cases = [
+            (format!("SELECT workflow_scheduler.schedule_backfill('{id}', now() - interval '1 hour', now() + interval '1 hour')"), "Invalid argument: end_at must not be in the future"),
+            (format!("SELECT workflow_scheduler.schedule_backfill('{id}', '2026-01-02', '2026-01-01')"), "Invalid argument: end_at must be after start_at"),
+            (format!("SELECT workflow_scheduler.schedule_backfill('{id}', '2026-01-01', '2026-01-02', 0)"), "Invalid argument: max_runs must be between 1 and 10000, got 0"),
+            (format!("SELECT workflow_scheduler.schedule_backfill('{id}', NULL, '2026-01-02')"), "Invalid argument: start_at and end_at must be finite timestamps"),
+            (format!("SELECT workflow_scheduler.schedule_backfill('{id}', '-infinity', '2026-01-02')"), "Invalid argument: start_at and end_at must be finite timestamps"),
+        ];
+        for (stmt, prefix) in cases {
+            assert_fails(&stmt, "22023", prefix);
+        }
+        assert_eq!(executions(&id), 0);
     }
 }

@@ -35,8 +35,16 @@ pub const CONFIG_KEYS: [&str; 12] = [
 pub const MAX_HOOK_NAME_BYTES: usize = 63;
 
 /// Keys of the trigger data that `context_data` may not use, so they keep their meaning.
-pub const RESERVED_TRIGGER_KEYS: [&str; 7] =
-    ["schedule_id", "execution_id", "triggered_at", "workflow_id", "scheduled_for", "community_id", "truncated"];
+pub const RESERVED_TRIGGER_KEYS: [&str; 8] = [
+    "schedule_id",
+    "execution_id",
+    "triggered_at",
+    "workflow_id",
+    "scheduled_for",
+    "community_id",
+    "trigger_kind",
+    "truncated",
+];
 
 /// The largest `context_data`, in bytes of compact JSON text. Why a limit: it is copied into
 /// the trigger data of every execution row and read back by every due pass that claims the

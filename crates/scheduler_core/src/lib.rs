@@ -19,9 +19,10 @@ pub use audit::{AuditEvent, EventType};
 pub use config::{validate_config, validate_context_data, ScheduleConfig, MAX_HOOK_NAME_BYTES, RESERVED_TRIGGER_KEYS};
 pub use error::ScheduleError;
 pub use firing::plan::{
-    plan_broken, plan_create, plan_due, plan_resume, plan_update, DueSchedule, FirePlan, StoredSchedule, UpdatePlan,
+    plan_broken, plan_create, plan_due, plan_extra_run, plan_resume, plan_update, DueSchedule, FirePlan,
+    StoredSchedule, UpdatePlan,
 };
-pub use payload::{iso_utc, notify_payload, PayloadMode};
+pub use payload::{iso_utc, notify_payload, PayloadMode, TriggerKind};
 pub use time::cache::CronCache;
 pub use time::cron::CronSchedule;
 pub use time::recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};

@@ -15,6 +15,32 @@ pub fn iso_utc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
+/// Why an execution exists: its schedule's grid, `schedule_trigger`, or `schedule_backfill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerKind {
+    Scheduled,
+    Manual,
+    Backfill,
+}
+
+impl TriggerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerKind::Scheduled => "scheduled",
+            TriggerKind::Manual => "manual",
+            TriggerKind::Backfill => "backfill",
+        }
+    }
+}
+
+/// When and why an execution happens.
+#[derive(Debug, Clone, Copy)]
+pub struct Occasion {
+    pub scheduled_for: DateTime<Utc>,
+    pub triggered_at: DateTime<Utc>,
+    pub kind: TriggerKind,
+}
+
 /// The trigger data of one execution: the reserved keys, then the schedule's `context_data`
 /// merged at the top level. A context key never overrides a reserved key (`schedule_add`
 /// rejects them anyway; this is the second line of defence for rows written before).
@@ -23,10 +49,10 @@ pub fn build_trigger_data(
     execution_id: &str,
     workflow_id: &str,
     community_id: Option<i64>,
-    scheduled_for: DateTime<Utc>,
-    triggered_at: DateTime<Utc>,
+    occasion: Occasion,
     context_data: &Map<String, Value>,
 ) -> Value {
+    let Occasion { scheduled_for, triggered_at, kind: trigger_kind } = occasion;
     let mut data = Map::new();
     data.insert("schedule_id".into(), Value::from(schedule_id));
     data.insert("execution_id".into(), Value::from(execution_id));
@@ -34,6 +60,7 @@ pub fn build_trigger_data(
     data.insert("workflow_id".into(), Value::from(workflow_id));
     data.insert("scheduled_for".into(), Value::from(iso_utc(scheduled_for)));
     data.insert("community_id".into(), community_id.map_or(Value::Null, Value::from));
+    data.insert("trigger_kind".into(), Value::from(trigger_kind.as_str()));
     for (key, value) in context_data {
         if !RESERVED_TRIGGER_KEYS.contains(&key.as_str()) {
             data.insert(key.clone(), value.clone());
@@ -122,8 +149,11 @@ mod tests {
             EID,
             WID,
             Some(7),
-            utc("2026-11-26T14:00:00Z"),
-            utc("2026-11-26T14:00:00.123456Z"),
+            Occasion {
+                scheduled_for: utc("2026-11-26T14:00:00Z"),
+                triggered_at: utc("2026-11-26T14:00:00.123456Z"),
+                kind: TriggerKind::Scheduled,
+            },
             &context,
         )
     }
@@ -149,7 +179,7 @@ mod tests {
                 "{{\"schedule_id\":\"{SID}\",\"execution_id\":\"{EID}\",\
                  \"triggered_at\":\"2026-11-26T14:00:00.123456Z\",\"workflow_id\":\"{WID}\",\
                  \"scheduled_for\":\"2026-11-26T14:00:00.000000Z\",\"community_id\":7,\
-                 \"attempt\":2,\"region\":\"eu\"}}"
+                 \"trigger_kind\":\"scheduled\",\"attempt\":2,\"region\":\"eu\"}}"
             )
         );
         // The text is valid JSON with the same content.
@@ -158,7 +188,14 @@ mod tests {
 
     #[test]
     fn missing_community_is_null() {
-        let d = build_trigger_data(SID, EID, WID, None, Utc::now(), Utc::now(), &Map::new());
+        let d = build_trigger_data(
+            SID,
+            EID,
+            WID,
+            None,
+            Occasion { scheduled_for: Utc::now(), triggered_at: Utc::now(), kind: TriggerKind::Manual },
+            &Map::new(),
+        );
         assert_eq!(d["community_id"], Value::Null);
     }
 

@@ -9,7 +9,7 @@ use crate::config::ScheduleConfig;
 use crate::error::ScheduleError;
 use crate::firing::grace::{decide_due, DueOutcome};
 use crate::firing::overlap::{decide_overlap, OverlapOutcome, OverlapPolicy};
-use crate::payload::{build_trigger_data, iso_utc};
+use crate::payload::{build_trigger_data, iso_utc, Occasion, TriggerKind};
 use crate::time::cache::CronCache;
 use crate::time::recurrence::{Recurrence, ScheduleKind};
 
@@ -82,6 +82,7 @@ pub struct FirePlan {
     pub deadline_at: Option<DateTime<Utc>>,
     /// The execution row's `trigger_data` (and the full NOTIFY payload).
     pub trigger_data: Value,
+    pub trigger_kind: TriggerKind,
     pub events: Vec<AuditEvent>,
 }
 
@@ -160,8 +161,7 @@ pub fn plan_due(
         execution_id,
         row.workflow_id,
         row.community_id,
-        scheduled_for,
-        now,
+        Occasion { scheduled_for, triggered_at: now, kind: TriggerKind::Scheduled },
         row.context_data,
     );
 
@@ -229,6 +229,92 @@ pub fn plan_due(
         buffered_for,
         deadline_at,
         trigger_data,
+        trigger_kind: TriggerKind::Scheduled,
+        events,
+    }
+}
+
+/// A run outside the grid (`schedule_trigger`, or `schedule_backfill` for a past occurrence):
+/// one execution of kind `kind` for `scheduled_for`, with `extra_context` merged over the
+/// schedule's own. The schedule's next regular occurrence does not move. It counts like any
+/// execution (`execution_count`, `last_execution_*`, `max_executions`), and follows the overlap
+/// policy: while an earlier execution is unfinished, `skip` and `buffer_one` record it as
+/// `skipped` (a run asked for now cannot wait in the buffer).
+pub fn plan_extra_run(
+    row: &DueSchedule,
+    kind: TriggerKind,
+    scheduled_for: DateTime<Utc>,
+    extra_context: &Map<String, Value>,
+    execution_id: &str,
+    now: DateTime<Utc>,
+) -> FirePlan {
+    let occurrence = match decide_overlap(row.overlap, row.busy, true) {
+        OverlapOutcome::Fire => Occurrence::Fired,
+        OverlapOutcome::Skip | OverlapOutcome::Buffer => Occurrence::Skipped,
+    };
+    let fired = occurrence == Occurrence::Fired;
+    let count_after = row.execution_count + i32::from(fired);
+    let limit_reached = fired && row.max_executions.is_some_and(|max| count_after >= max);
+    let next_execution_at = if limit_reached { None } else { row.next_execution_at };
+    let mut context = row.context_data.clone();
+    context.extend(extra_context.iter().map(|(key, value)| (key.clone(), value.clone())));
+    let trigger_data = build_trigger_data(
+        row.schedule_id,
+        execution_id,
+        row.workflow_id,
+        row.community_id,
+        Occasion { scheduled_for, triggered_at: now, kind },
+        &context,
+    );
+    let about = |action, result| {
+        AuditEvent::audit(action, result, Some(row.schedule_id.to_string()))
+            .by(row.community_id, None)
+            .with("schedule_id", row.schedule_id)
+            .with("execution_id", execution_id)
+            .with("trigger_kind", kind.as_str())
+    };
+    let mut events = Vec::with_capacity(3);
+    if fired {
+        events.push(
+            about("schedule_triggered", "SUCCESS")
+                .with("workflow_id", row.workflow_id)
+                .with("scheduled_for", iso_utc(scheduled_for)),
+        );
+        events.push(
+            about("schedule_executed", "SUCCESS")
+                .with("execution_count", count_after)
+                .with("next_execution_at", next_execution_at.map(iso_utc)),
+        );
+    } else {
+        events.push(
+            about("schedule_skipped", "SKIPPED")
+                .with("workflow_id", row.workflow_id)
+                .with("scheduled_for", iso_utc(scheduled_for))
+                .with("overlap", row.overlap.as_str()),
+        );
+    }
+    if limit_reached {
+        events.push(
+            AuditEvent::audit("schedule_limit_reached", "SUCCESS", Some(row.schedule_id.to_string()))
+                .by(row.community_id, None)
+                .with("schedule_id", row.schedule_id)
+                .with("max_executions", row.max_executions)
+                .with("execution_count", count_after),
+        );
+    }
+    FirePlan {
+        occurrence,
+        scheduled_for,
+        coalesced: 0,
+        next_execution_at,
+        next_occurrence: row.next_execution_at,
+        buffered_for: row.buffered_for,
+        deadline_at: row
+            .max_runtime_seconds
+            .filter(|_| fired)
+            .and_then(|seconds| now.checked_add_signed(Duration::seconds(i64::from(seconds)))),
+        trigger_data,
+        trigger_kind: kind,
         events,
     }
 }
@@ -568,6 +654,30 @@ mod tests {
         assert_eq!(plan_resume(&recurrence, Some(3), 3, now), None, "a used-up limit stays finished");
         let ended = recurrence.windowed(None, Some(utc("2026-03-10T00:00:00Z")));
         assert_eq!(plan_resume(&ended, None, 3, now), None, "a window that ended stays finished");
+    }
+
+    #[test]
+    fn an_extra_run_fires_now_outside_the_grid_and_follows_the_overlap_policy() {
+        let context = Map::from_iter([("report".to_string(), json!("daily")), ("region".to_string(), json!("eu"))]);
+        let extra = Map::from_iter([("region".to_string(), json!("us"))]);
+        let row = DueSchedule { max_executions: Some(5), ..row("2024-05-01T11:00:00Z", None, 4, &context) };
+        let now = utc("2024-05-01T10:20:00Z");
+        let plan = plan_extra_run(&row, TriggerKind::Manual, now, &extra, "e-9", now);
+        assert!(plan.fired());
+        assert_eq!(plan.scheduled_for, now);
+        assert_eq!(plan.next_execution_at, None, "the fifth execution reaches max_executions");
+        assert_eq!(plan.next_occurrence, Some(utc("2024-05-01T11:00:00Z")), "the grid does not move");
+        assert_eq!(
+            (plan.trigger_data["region"].as_str(), plan.trigger_data["report"].as_str()),
+            (Some("us"), Some("daily"))
+        );
+        assert_eq!(plan.trigger_data["trigger_kind"], "manual");
+        assert_eq!(actions(&plan), ["schedule_triggered", "schedule_executed", "schedule_limit_reached"]);
+
+        let busy = DueSchedule { overlap: OverlapPolicy::BufferOne, busy: true, ..row };
+        let plan = plan_extra_run(&busy, TriggerKind::Manual, now, &extra, "e-10", now);
+        assert_eq!(plan.status(), Some("skipped"), "a run asked for now cannot wait in the buffer");
+        assert_eq!(plan.next_execution_at, Some(utc("2024-05-01T11:00:00Z")));
     }
 
     #[test]
