@@ -130,6 +130,9 @@ CREATE INDEX executions_lease_idx ON workflow_scheduler.workflow_schedule_execut
 -- The overlap policy asks whether a schedule has an unfinished execution.
 CREATE INDEX executions_unfinished_idx ON workflow_scheduler.workflow_schedule_executions (schedule_id)
     WHERE status IN ('triggered', 'running');
+-- Retention deletes finished executions oldest first.
+CREATE INDEX executions_finished_idx ON workflow_scheduler.workflow_schedule_executions (triggered_at)
+    WHERE status NOT IN ('triggered', 'running');
 -- The timeout sweep, and the worker's wake-up for the next timeout.
 CREATE INDEX executions_deadline_idx ON workflow_scheduler.workflow_schedule_executions (deadline_at)
     WHERE status IN ('triggered', 'running') AND deadline_at IS NOT NULL;

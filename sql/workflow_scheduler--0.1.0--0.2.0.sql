@@ -386,3 +386,16 @@ AS 'MODULE_PATHNAME', 'schedule_backfill_wrapper';
 
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_trigger(uuid, jsonb, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_backfill(uuid, timestamptz, timestamptz, integer, bigint) FROM PUBLIC;
+
+-- Retention.
+-- Retention deletes finished executions oldest first.
+CREATE INDEX executions_finished_idx ON workflow_scheduler.workflow_schedule_executions (triggered_at)
+    WHERE status NOT IN ('triggered', 'running');
+
+CREATE FUNCTION workflow_scheduler.run_maintenance() RETURNS jsonb
+STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'run_maintenance_wrapper';
+
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.run_maintenance() FROM PUBLIC;

@@ -71,7 +71,7 @@ impl ApiError {
             ApiError::ExecutionNotFound(id) => format!("Execution not found: {id}"),
             ApiError::ExecutionFinished(id, status) => format!("Execution already finished: {id} (status {status})"),
             ApiError::AdminOnly(function) => format!(
-                "permission denied for function {function}: only superusers and members of the role named by workflow_scheduler.admin_role manage hooks"
+                "permission denied for function {function}: only superusers and members of the role named by workflow_scheduler.admin_role may call it"
             ),
             ApiError::InvalidHook(what, why) => format!("Invalid hook {what}: {why}"),
             ApiError::HookExists(name) => format!("Hook already exists: {name}"),

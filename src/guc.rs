@@ -26,6 +26,8 @@ static HTTP_RETRY_DELAYS: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"5s,30s,2min,10min,30min,1h,2h,4h,8h,8h"));
 static HTTP_ALLOWED_CIDRS: GucSetting<Option<std::ffi::CString>> = GucSetting::<Option<std::ffi::CString>>::new(None);
 static HTTP_SECRET_OVERLAP_S: GucSetting<i32> = GucSetting::<i32>::new(24 * 3600);
+static HISTORY_RETENTION_S: GucSetting<i32> = GucSetting::<i32>::new(30 * 86_400);
+static AUDIT_RETENTION_S: GucSetting<i32> = GucSetting::<i32>::new(90 * 86_400);
 static NOTIFY_QUEUE_PAUSE_AT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
 
 /// `workflow_scheduler.notify_payload`.
@@ -122,6 +124,26 @@ pub fn init(preloading: bool) {
         c"How long a rotated hook secret still signs requests, next to the new one.",
         c"hook_rotate_secret keeps the old secret for this long; receivers accept either signature meanwhile.",
         &HTTP_SECRET_OVERLAP_S,
+        0,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"workflow_scheduler.history_retention",
+        c"How long finished executions and their deliveries are kept.",
+        c"The worker deletes older ones in batches between passes; run_maintenance() does it now. 0 keeps them forever.",
+        &HISTORY_RETENTION_S,
+        0,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"workflow_scheduler.audit_retention",
+        c"How long audit_log rows are kept.",
+        c"The worker deletes older ones in batches between passes; run_maintenance() does it now. 0 keeps them forever.",
+        &AUDIT_RETENTION_S,
         0,
         i32::MAX,
         GucContext::Sighup,
@@ -337,4 +359,18 @@ pub fn http_retry_delays() -> delivery_core::RetryDelays {
 pub fn http_allowed_cidrs() -> delivery_core::AddressPolicy {
     delivery_core::AddressPolicy::parse(&string_or(&HTTP_ALLOWED_CIDRS, c""))
         .unwrap_or_else(|_| delivery_core::AddressPolicy::new(Vec::new()))
+}
+
+/// Finished executions triggered before this are deleted; `None`: kept forever.
+pub fn history_cutoff(now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+    retention_cutoff(HISTORY_RETENTION_S.get(), now)
+}
+
+/// Audit rows logged before this are deleted; `None`: kept forever.
+pub fn audit_cutoff(now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+    retention_cutoff(AUDIT_RETENTION_S.get(), now)
+}
+
+fn retention_cutoff(seconds: i32, now: chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+    (seconds > 0).then(|| now - chrono::Duration::seconds(i64::from(seconds)))
 }

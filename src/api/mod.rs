@@ -6,9 +6,12 @@ mod access;
 mod due;
 mod executions;
 mod hooks;
+mod maintenance;
 mod operations;
 mod preview;
 mod schedules;
+
+pub(crate) use maintenance::RETENTION_BATCH;
 
 use std::cell::Cell;
 

@@ -14,6 +14,7 @@ use pgrx::prelude::*;
 use scheduler_core::firing::faults::backoff;
 use scheduler_core::AuditEvent;
 
+use crate::api::RETENTION_BATCH;
 use crate::audit;
 use crate::bgw::common::{self, Installed};
 use crate::firing::due_pass::PassSettings;
@@ -22,6 +23,7 @@ use crate::guc;
 use crate::pg::shmem::{self, Worker};
 use crate::pg::time_conv::{from_utc, to_utc};
 use crate::store::executions::earliest_deadline_after;
+use crate::store::retention::delete_expired;
 
 /// How long the postmaster waits before restarting a worker that crashed.
 const RESTART_DELAY: Duration = Duration::from_secs(5);
@@ -50,6 +52,7 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
     let mut said_why_idle: Option<String> = None;
     // Consecutive passes that failed with no schedule to blame: the backoff grows with them.
     let mut failures = 0;
+    let mut retention = Retention::default();
     loop {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
@@ -84,7 +87,15 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
             Step::SleepUntil(earliest) => {
                 started = true;
                 failures = 0;
-                sleep_until(*earliest)
+                let sleep = sleep_until(*earliest);
+                if sleep >= RETENTION_ROOM && retention.due() {
+                    common::report_activity(true, c"retention");
+                    retention.run_batch();
+                    // The batch took time: plan the wake-up again.
+                    sleep_until(*earliest)
+                } else {
+                    sleep
+                }
             }
         };
         if started {
@@ -239,4 +250,35 @@ fn system_event(action: &'static str) {
     audit::record(
         &AuditEvent::system(action).with("database", guc::database_name()).with("pid", unsafe { pg_sys::MyProcPid }),
     );
+}
+
+/// Retention runs between passes only when the next schedule is at least this far away, so a
+/// batch never delays a fire.
+const RETENTION_ROOM: Duration = Duration::from_millis(200);
+/// After a batch that found less than a full batch to delete, look again this much later.
+const RETENTION_EVERY: Duration = Duration::from_secs(60);
+
+/// When the worker next deletes what the retention settings expire.
+#[derive(Default)]
+struct Retention {
+    next_at: Option<std::time::Instant>,
+}
+
+impl Retention {
+    fn due(&self) -> bool {
+        self.next_at.is_none_or(|at| std::time::Instant::now() >= at)
+    }
+
+    /// One bounded batch in its own transaction; a full batch means more to delete soon.
+    fn run_batch(&mut self) {
+        let deleted = BackgroundWorker::transaction(|| {
+            let now = Utc::now();
+            delete_expired(guc::history_cutoff(now), guc::audit_cutoff(now), RETENTION_BATCH)
+        });
+        let more = deleted.executions >= RETENTION_BATCH || deleted.audit_rows >= RETENTION_BATCH;
+        if deleted.total() > 0 {
+            pgrx::debug1!("workflow_scheduler: retention deleted {deleted:?}");
+        }
+        self.next_at = Some(std::time::Instant::now() + if more { Duration::ZERO } else { RETENTION_EVERY });
+    }
 }

@@ -8,4 +8,5 @@ pub mod due;
 pub mod executions;
 pub mod extension;
 pub mod hooks;
+pub mod retention;
 pub mod schedules;

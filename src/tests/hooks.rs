@@ -491,7 +491,7 @@ mod tests {
             assert_hook_fails(
                 &format!("SELECT workflow_scheduler.{function}({args})"),
                 "42501",
-                &format!("permission denied for function {function}: only superusers and members of the role named by workflow_scheduler.admin_role manage hooks"),
+                &format!("permission denied for function {function}: only superusers and members of the role named by workflow_scheduler.admin_role may call it"),
             );
         }
         act_as(None);

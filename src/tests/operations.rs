@@ -269,4 +269,52 @@ mod tests {
         }
         assert_eq!(executions(&id), 0);
     }
+
+    #[pg_test]
+    fn run_maintenance_deletes_only_what_retention_expires() {
+        let id = id_of(&add(HOURLY));
+        // Four executions: finished 40 days ago, finished 40 days ago with a pending delivery,
+        // unfinished 40 days ago, finished yesterday. Retention keeps 30 days by default.
+        Spi::run_with_args(
+            "INSERT INTO workflow_scheduler.workflow_schedule_executions
+                 (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status, trigger_data)
+             SELECT gen_random_uuid(), s.schedule_id, s.workflow_id, now() - v.age, now() - v.age, v.status, jsonb_build_object('n', v.n)
+               FROM workflow_scheduler.workflow_schedules AS s,
+                    (VALUES (1, interval '40 days', 'completed'), (2, interval '40 days 1 minute', 'failed'),
+                            (3, interval '40 days 2 minutes', 'triggered'), (4, interval '1 day', 'missed')) AS v(n, age, status)
+              WHERE s.schedule_id = $1::uuid;
+             INSERT INTO workflow_scheduler.hooks (name, url, secret_fingerprint) VALUES ('h', 'https://example.com/', 'x');
+             INSERT INTO workflow_scheduler.deliveries (delivery_id, execution_id, hook, next_attempt_at, created_at)
+             SELECT gen_random_uuid(), execution_id, 'h', now(), now()
+               FROM workflow_scheduler.workflow_schedule_executions WHERE trigger_data->>'n' = '2';
+             INSERT INTO workflow_scheduler.audit_log (logged_at, event_type, action, result)
+             VALUES (now() - interval '100 days', 'SYSTEM', 'old', 'SUCCESS'), (now() - interval '10 days', 'SYSTEM', 'recent', 'SUCCESS');",
+            &[id.as_str().into()],
+        )
+        .unwrap();
+        let deleted = Spi::get_one::<JsonB>("SELECT workflow_scheduler.run_maintenance()").unwrap().unwrap().0;
+        assert_eq!(deleted, serde_json::json!({"executions": 1, "deliveries": 0, "audit_log": 1}));
+        let left: Vec<String> = Spi::get_one_with_args::<Vec<String>>(
+            "SELECT array_agg(trigger_data->>'n' ORDER BY trigger_data->>'n') FROM workflow_scheduler.workflow_schedule_executions
+              WHERE schedule_id = $1::uuid",
+            &[id.as_str().into()],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(left, ["2", "3", "4"], "a pending delivery, an unfinished run and a recent one stay");
+        assert_eq!(count("SELECT count(*) FROM workflow_scheduler.audit_log WHERE action IN ('old', 'recent')"), 1);
+
+        // Once its delivery is done, the execution goes too, with the delivery.
+        Spi::run("UPDATE workflow_scheduler.deliveries SET status = 'delivered'").unwrap();
+        let deleted = Spi::get_one::<JsonB>("SELECT workflow_scheduler.run_maintenance()").unwrap().unwrap().0;
+        assert_eq!(deleted, serde_json::json!({"executions": 1, "deliveries": 1, "audit_log": 0}));
+
+        create_app_roles();
+        act_as(Some("ws_app_a"));
+        assert_fails(
+            "SELECT workflow_scheduler.run_maintenance()",
+            "42501",
+            "permission denied for function run_maintenance",
+        );
+    }
 }
