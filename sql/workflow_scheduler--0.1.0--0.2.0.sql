@@ -317,3 +317,15 @@ REVOKE EXECUTE ON FUNCTION workflow_scheduler.hook_update(text, text, boolean, i
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.hook_rotate_secret(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.hook_remove(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.delivery_retry(uuid) FROM PUBLIC;
+
+-- A cron expression in English (as the Rust code declares it; security.sql's REVOKE covers it
+-- in a fresh install, where only schedule_next is granted to PUBLIC).
+CREATE FUNCTION workflow_scheduler.schedule_describe(
+    cron_expression text
+) RETURNS text
+STRICT STABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'schedule_describe_wrapper';
+
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_describe(text) FROM PUBLIC;
