@@ -545,7 +545,9 @@ fn step_values(start: &Start, step: &str) -> Vec<u32> {
     let (from, to) = match *start {
         Start::Every => (0, 6),
         Start::At(at) => (at % 7, 6),
-        Start::Range(from, to) => (from % 7, if to == 7 && from != 0 { 7 } else { to }),
+        // 7 ends a range as itself (`1-7` reaches Sunday) but starts one as 0 (`7-7` is Sunday).
+        Start::Range(7, to) => (0, to % 7),
+        Start::Range(from, to) => (from, to),
     };
     let length = if to >= from { to - from } else { to + 7 - from };
     (0..=length).step_by(step as usize).map(|offset| (from + offset) % 7).collect()
@@ -660,6 +662,8 @@ mod tests {
         let cases = [
             ("0 0 * * */2#2", "At 00:00, on the second Sunday, Tuesday, Thursday and Saturday of the month"),
             ("0 0 * * 3/2#1", "At 00:00, on the first Wednesday and Friday of the month"),
+            ("0 0 * * 1-7/2#1", "At 00:00, on the first Monday, Wednesday, Friday and Sunday of the month"),
+            ("0 0 * * 7-7/2#1", "At 00:00, on the first Sunday of the month"),
             ("0 0 * * fri-mon#2", "At 00:00, on the second Friday through Monday of the month"),
             ("0 0 * * 5#L", "At 00:00, on the last Friday of the month"),
             ("0 0 * * 1-5#L", "At 00:00, on the last Monday through Friday of the month"),
