@@ -399,3 +399,15 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'run_maintenance_wrapper';
 
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.run_maintenance() FROM PUBLIC;
+
+-- A cron expression in English (as the Rust code declares it; security.sql's REVOKE covers it
+-- in a fresh install, where only schedule_next is granted to PUBLIC).
+CREATE FUNCTION workflow_scheduler.schedule_describe(
+    cron_expression text
+) RETURNS text
+STRICT STABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'schedule_describe_wrapper';
+
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_describe(text) FROM PUBLIC;

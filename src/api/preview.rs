@@ -1,9 +1,10 @@
-//! `schedule_next`: a pure preview, granted to PUBLIC. It reads and writes no table.
+//! The previews: `schedule_next` (granted to PUBLIC) and `schedule_describe`. They read and
+//! write no table.
 
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
-use scheduler_core::RecurrenceColumns;
+use scheduler_core::{describe_cron, RecurrenceColumns};
 
 use crate::api::schedules::invalid;
 use crate::errors::{raise, OrRaise};
@@ -48,6 +49,16 @@ fn schedule_next(
     columns.check_fields_belong().or_raise();
     let recurrence = recurrence_of(&columns).or_raise();
     recurrence.next_after(after).map(from_utc)
+}
+
+/// The expression in English, worded as cronstrue words it: `0 9 * * 1-5` is "At 09:00, Monday
+/// through Friday". NULL for NULL (STRICT); an invalid expression raises schedule_next's error.
+/// STABLE rather than IMMUTABLE: the wording belongs to the library version and may change with
+/// an upgrade, so it must not be frozen into indexes or generated columns.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn schedule_describe(cron_expression: &str) -> String {
+    describe_cron(cron_expression).or_raise()
 }
 
 /// Before year 1 the cron engine has no calendar to search: answers would be wrong.

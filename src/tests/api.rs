@@ -1,5 +1,5 @@
-//! Every schedule function, every row of the error table with its SQLSTATE and message, and
-//! every conformance vector through `schedule_next`, as the superuser.
+//! Every schedule function (and `schedule_describe`), every row of the error table with its
+//! SQLSTATE and message, and every conformance vector through `schedule_next`, as the superuser.
 
 #[pgrx::pg_schema]
 mod tests {
@@ -308,6 +308,46 @@ mod tests {
                 .unwrap()
                 .unwrap();
         assert!(!public_can_read);
+    }
+
+    #[pg_test]
+    fn describe_in_english() {
+        let describe = |expression: Option<&str>| -> Option<String> {
+            Spi::get_one_with_args("SELECT workflow_scheduler.schedule_describe($1)", &[expression.into()]).unwrap()
+        };
+        for (expression, want) in [
+            ("0 9 * * 1-5", "At 09:00, Monday through Friday"),
+            ("*/15 9-17 * * mon-fri", "Every 15 minutes, between 09:00 and 17:59, Monday through Friday"),
+            ("0 22-2 * * *", "Every hour, between 22:00 and 02:00"),
+            ("0 0 $ * *", "At 00:00, on the last day of the month"),
+            ("0 16 */2 * sat", "At 16:00, every 2 days in a month, and on Saturday"),
+            ("@weekly", "At 00:00, only on Sunday"),
+            // Valid, never fires: described all the same (schedule_next answers NULL).
+            ("0 0 30 2 *", "At 00:00, on day 30 of the month, only in February"),
+        ] {
+            assert_eq!(describe(Some(expression)).as_deref(), Some(want), "{expression}");
+        }
+        assert_eq!(describe(None), None, "STRICT: NULL in, NULL out");
+        assert_fails(
+            "SELECT workflow_scheduler.schedule_describe('61 * * * *')",
+            "22023",
+            "Invalid cron expression: minute field '61': number out of bounds",
+        );
+        // The same error, word for word, as schedule_next.
+        for expression in ["0 0 * MON *", "0 0 0 * * *", "@reboot"] {
+            let described = capture_error(&format!("SELECT workflow_scheduler.schedule_describe('{expression}')"));
+            let next = capture_error(&format!(
+                "SELECT workflow_scheduler.schedule_next('cron', cron_expression => '{expression}')"
+            ));
+            assert_eq!(described.0, "22023", "{expression}: {}", described.1);
+            assert_eq!(described, next, "{expression}");
+        }
+        let public_can_execute: bool = Spi::get_one(
+            "SELECT has_function_privilege('public', 'workflow_scheduler.schedule_describe(text)', 'EXECUTE')",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(!public_can_execute, "only schedule_next is granted to PUBLIC");
     }
 
     /// Every row of tests/data/cron_next.tsv, through `schedule_next` applied repeatedly.

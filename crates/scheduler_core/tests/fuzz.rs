@@ -1,7 +1,7 @@
 //! Fuzz targets for the two parsers users feed directly: the cron expression parser and the
 //! `schedule_config` / `context_data` validators. Whatever the input, they must return (an
 //! error is fine) without panicking, and a parsed expression must answer `next_after` with a
-//! later instant or none.
+//! later instant or none, and have a description (`describe_cron`).
 //!
 //! coverage-guided fuzzers (cargo fuzz, libFuzzer) need a nightly toolchain this project does
 //! not have, so the targets run here on generated inputs: random bytes, mutations of valid
@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
-use scheduler_core::{parse_timezone, validate_config, validate_context_data, CronSchedule};
+use scheduler_core::{describe_cron, parse_timezone, validate_config, validate_context_data, CronSchedule};
 
 mod common;
 use common::Lcg;
@@ -68,7 +68,7 @@ fn random_bytes(rng: &mut Lcg) -> Vec<u8> {
 }
 
 /// Parses and, when that succeeds, asks for the next time after a random instant in a random
-/// zone: it must be later, or none.
+/// zone: it must be later, or none; and the expression must have a description.
 fn cron_target(input: &[u8], rng: &mut Lcg) {
     let text = String::from_utf8_lossy(input);
     let Ok(schedule) = CronSchedule::parse(&text) else {
@@ -81,6 +81,8 @@ fn cron_target(input: &[u8], rng: &mut Lcg) {
     if let Some(next) = schedule.next_after(after, zone) {
         assert!(next > after, "{text:?}: next {next} is not after {after}");
     }
+    let description = describe_cron(&text).unwrap_or_else(|e| panic!("{text:?} parses but has no description: {e}"));
+    assert!(!description.is_empty() && !description.contains("{}"), "{text:?}: {description:?}");
 }
 
 fn random_value(rng: &mut Lcg, depth: usize) -> Value {

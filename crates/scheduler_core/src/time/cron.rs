@@ -211,7 +211,7 @@ fn parser() -> CronParser {
 
 /// Replaces a macro by its 5-field form. croner knows most macros but not `@midnight`, and
 /// doing all of them here keeps one list of what is accepted.
-fn expand_macro(expr: &str) -> Result<&str, ScheduleError> {
+pub(crate) fn expand_macro(expr: &str) -> Result<&str, ScheduleError> {
     if !expr.starts_with('@') {
         return Ok(expr);
     }

@@ -130,12 +130,12 @@ fn parse_element(index: usize, core: &str) -> Result<Element, String> {
 
 /// A value as written: a number, or a name of its own field.
 #[derive(Debug, Clone, Copy)]
-struct Value {
-    number: u32,
+pub(crate) struct Value {
+    pub(crate) number: u32,
     is_sunday_name: bool,
 }
 
-fn value(index: usize, text: &str) -> Option<Value> {
+pub(crate) fn value(index: usize, text: &str) -> Option<Value> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         // Too many digits to parse is simply out of bounds.
         let number = text.parse().unwrap_or(u32::MAX);
@@ -155,7 +155,7 @@ fn value(index: usize, text: &str) -> Option<Value> {
 /// `SUN` ending a day-of-week range counts as 7 after a Monday-or-later start (`MON-SUN`,
 /// `SAT-SUN` reach Sunday) and as 0 otherwise (`SUN-SUN`, `0-SUN` are Sunday only). Numbers keep
 /// their value.
-fn sunday_at_range_end(index: usize, start: Value, end: Value) -> u32 {
+pub(crate) fn sunday_at_range_end(index: usize, start: Value, end: Value) -> u32 {
     if index == DAY_OF_WEEK && end.is_sunday_name && start.number >= 1 {
         7
     } else {

@@ -4,5 +4,6 @@
 pub mod cache;
 pub mod cron;
 mod cron_syntax;
+pub mod describe;
 pub mod recurrence;
 pub mod zone;
