@@ -411,3 +411,16 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'schedule_describe_wrapper';
 
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_describe(text) FROM PUBLIC;
+
+-- The next times of a config before it is saved.
+CREATE FUNCTION workflow_scheduler.schedule_preview(
+    schedule_config jsonb,
+    count integer DEFAULT 10,
+    after timestamp with time zone DEFAULT now()
+) RETURNS SETOF timestamp with time zone
+STABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'schedule_preview_wrapper';
+
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_preview(jsonb, integer, timestamptz) FROM PUBLIC;

@@ -1,14 +1,18 @@
-//! The previews: `schedule_next` (granted to PUBLIC) and `schedule_describe`. They read and
-//! write no table.
+//! The previews: `schedule_next` (granted to PUBLIC), `schedule_preview` and
+//! `schedule_describe`. They read and write no table.
 
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
 use scheduler_core::{describe_cron, RecurrenceColumns};
 
-use crate::api::schedules::invalid;
+use crate::api::schedules::{invalid, parse_config};
+use crate::errors::ApiError;
 use crate::errors::{raise, OrRaise};
 use crate::pg::cron_cache::recurrence_of;
+use crate::pg::cron_cache::with_cron_cache;
+use crate::pg::jsonb_arg::JsonbArg;
+use crate::pg::time_conv::transaction_now;
 use crate::pg::time_conv::{from_utc, to_utc};
 
 /// The first occurrence strictly after `after`, or NULL if there is none. Writes nothing.
@@ -62,6 +66,39 @@ fn schedule_describe(cron_expression: &str) -> String {
 }
 
 /// Before year 1 the cron engine has no calendar to search: answers would be wrong.
+/// The most occurrences one preview lists.
+const MAX_PREVIEW: i32 = 1000;
+
+/// The next `count` occurrences of a `schedule_config` after `after`, before it is saved: the
+/// same validation as `schedule_add` (the same errors), in the config's own zone with the DST
+/// rules, within its window. An interval is anchored as if created now (or at `start_at`).
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn schedule_preview(
+    schedule_config: Option<JsonbArg>,
+    count: default!(Option<i32>, 10),
+    after: default!(Option<TimestampWithTimeZone>, "now()"),
+) -> SetOfIterator<'static, TimestampWithTimeZone> {
+    let count = count.unwrap_or(10);
+    if !(1..=MAX_PREVIEW).contains(&count) {
+        raise(ApiError::InvalidArgument(format!("count must be between 1 and {MAX_PREVIEW}, got {count}")));
+    }
+    let Some(after) = after.and_then(to_utc) else {
+        raise(ApiError::InvalidArgument("after must be a finite timestamp".to_string()));
+    };
+    let now = transaction_now();
+    let config = parse_config(schedule_config, now).or_raise();
+    let recurrence = with_cron_cache(|cache| config.recurrence(cache, config.interval_anchor(now))).or_raise();
+    let mut times = Vec::with_capacity(count as usize);
+    let mut from = after;
+    while times.len() < count as usize {
+        let Some(next) = recurrence.next_after(from) else { break };
+        times.push(from_utc(next));
+        from = next;
+    }
+    SetOfIterator::new(times)
+}
+
 fn earliest_after() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or_default() // 0001-01-01T00:00:00Z
 }

@@ -182,7 +182,7 @@ pub(crate) fn about(current: &LockedSchedule, action: &'static str, user_id: Opt
         .with("workflow_id", current.workflow_id.to_string())
 }
 
-fn parse_config(
+pub(crate) fn parse_config(
     schedule_config: Option<JsonbArg>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ScheduleConfig, ScheduleError> {

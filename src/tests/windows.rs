@@ -111,4 +111,62 @@ mod tests {
             "Invalid schedule configuration: start_at 'tomorrow' is not an ISO 8601 timestamp",
         );
     }
+
+    fn preview(config: &str, count: i32, after: &str) -> Vec<String> {
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
+                       FROM workflow_scheduler.schedule_preview($1::jsonb, $2, $3::timestamptz) AS t",
+                    None,
+                    &[config.into(), count.into(), after.into()],
+                )
+                .unwrap()
+                .map(|row| row.get::<String>(1).unwrap().unwrap())
+                .collect()
+        })
+    }
+
+    #[pg_test]
+    fn preview_lists_the_next_times_in_the_config_zone_across_dst_and_within_the_window() {
+        // Berlin springs forward on 2099-03-29 (02:00 -> 03:00): 02:30 resolves to 03:00 CEST.
+        let cron = r#"{"schedule_type": "cron", "cron_expression": "30 2 * * *", "timezone": "Europe/Berlin"}"#;
+        assert_eq!(
+            preview(cron, 3, "2099-03-27 12:00+00"),
+            ["2099-03-28 01:30", "2099-03-29 01:00", "2099-03-30 00:30"]
+        );
+        let windowed = r#"{"schedule_type": "interval", "interval_seconds": 3600,
+                          "start_at": "2099-01-01T00:00:00Z", "end_at": "2099-01-01T03:00:00Z"}"#;
+        assert_eq!(
+            preview(windowed, 10, "2098-12-31 00:00+00"),
+            ["2099-01-01 00:00", "2099-01-01 01:00", "2099-01-01 02:00"],
+            "an interval starts at start_at, and the list ends with the window"
+        );
+        assert_eq!(schedule_count(), 0, "a preview saves nothing");
+    }
+
+    #[pg_test]
+    fn error_preview_arguments() {
+        let cron = r#"{"schedule_type": "cron", "cron_expression": "* * * * *"}"#;
+        assert_fails(
+            &format!("SELECT * FROM workflow_scheduler.schedule_preview('{cron}', 0)"),
+            "22023",
+            "Invalid argument: count must be between 1 and 1000, got 0",
+        );
+        assert_fails(
+            &format!("SELECT * FROM workflow_scheduler.schedule_preview('{cron}', 5, 'infinity')"),
+            "22023",
+            "Invalid argument: after must be a finite timestamp",
+        );
+        assert_fails(
+            r#"SELECT * FROM workflow_scheduler.schedule_preview('{"schedule_type": "cron", "cron_expression": "61 * * * *"}')"#,
+            "22023",
+            "Invalid cron expression: ",
+        );
+        assert_fails(
+            "SELECT * FROM workflow_scheduler.schedule_preview('{\"schedule_type\": \"weekly\"}')",
+            "22023",
+            "Invalid schedule configuration: ",
+        );
+    }
 }
