@@ -71,6 +71,11 @@ CREATE TABLE workflow_scheduler.workflow_schedules (
     paused_at            timestamptz,
     paused_by            bigint,
     pause_note           text,
+    -- 0.2.0: lifetime counts of missed and skipped occurrences (retention keeps them), and
+    -- when schedule_remove removed it (NULL: not removed; a finished schedule has none).
+    missed_count         integer NOT NULL DEFAULT 0,
+    skipped_count        integer NOT NULL DEFAULT 0,
+    removed_at           timestamptz,
     CONSTRAINT overlap_known
         CHECK (overlap IN ('allow', 'skip', 'buffer_one')),
     CONSTRAINT max_runtime_positive
@@ -276,6 +281,9 @@ AS $$
         'grace_seconds',     s.grace_seconds,
         'paused_at',         s.paused_at,
         'paused_by',         s.paused_by,
-        'pause_note',        s.pause_note
+        'pause_note',        s.pause_note,
+        'missed_count',      s.missed_count,
+        'skipped_count',     s.skipped_count,
+        'removed_at',        s.removed_at
     )
 $$;

@@ -39,6 +39,39 @@ CREATE POLICY attempts_of_visible_schedules ON workflow_scheduler.delivery_attem
            JOIN workflow_scheduler.workflow_schedules AS s ON s.schedule_id OPERATOR(pg_catalog.=) e.schedule_id
           WHERE d.delivery_id OPERATOR(pg_catalog.=) delivery_attempts.delivery_id)));
 
+-- What runs when, at a glance, for psql (PRODUCT.md, "Operations"). Defined after the Rust
+-- functions it calls. The view reads the tables with its owner's rights, so it filters by the
+-- caller itself: a role sees the rows of schedules it may see, as with row-level security.
+CREATE VIEW workflow_scheduler.schedule_overview AS
+SELECT s.schedule_id,
+       s.workflow_id,
+       s.owner_role,
+       s.schedule_type,
+       CASE s.schedule_type
+           WHEN 'cron' THEN s.cron_expression
+           WHEN 'interval' THEN 'every ' OPERATOR(pg_catalog.||) s.interval_seconds OPERATOR(pg_catalog.||) ' s'
+           ELSE 'at ' OPERATOR(pg_catalog.||) (s.scheduled_time AT TIME ZONE s.timezone)::text
+       END AS rule,
+       workflow_scheduler.schedule_rule_description(s.schedule_type, s.cron_expression, s.interval_seconds,
+                                                    s.scheduled_time, s.timezone) AS description,
+       s.timezone,
+       CASE
+           WHEN s.paused_at IS NOT NULL THEN 'paused'
+           WHEN s.is_active THEN 'active'
+           WHEN s.removed_at IS NOT NULL THEN 'removed'
+           ELSE 'finished'
+       END AS state,
+       s.next_execution_at AS next_run_at,
+       s.next_execution_at AT TIME ZONE s.timezone AS next_run_local,
+       s.last_execution_at AS last_run_at,
+       (SELECT e.status FROM workflow_scheduler.workflow_schedule_executions AS e
+         WHERE e.execution_id OPERATOR(pg_catalog.=) s.last_execution_id) AS last_status,
+       s.execution_count AS runs,
+       s.missed_count AS misses,
+       s.skipped_count AS skips
+  FROM workflow_scheduler.workflow_schedules AS s
+ WHERE workflow_scheduler.caller_can_access(s.owner_role);
+
 -- Privileges: nothing for PUBLIC except previewing next times with schedule_next. An
 -- application role gets exactly two grants (README, docs/security.md):
 --   GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA workflow_scheduler TO app;

@@ -23,6 +23,9 @@ ALTER TABLE workflow_scheduler.workflow_schedules
     ADD COLUMN paused_at timestamptz,
     ADD COLUMN paused_by bigint,
     ADD COLUMN pause_note text,
+    ADD COLUMN missed_count integer NOT NULL DEFAULT 0,
+    ADD COLUMN skipped_count integer NOT NULL DEFAULT 0,
+    ADD COLUMN removed_at timestamptz,
     ADD CONSTRAINT overlap_known CHECK (overlap IN ('allow', 'skip', 'buffer_one')),
     ADD CONSTRAINT max_runtime_positive CHECK (max_runtime_seconds IS NULL OR max_runtime_seconds >= 1),
     ADD CONSTRAINT window_in_order CHECK (start_at IS NULL OR end_at IS NULL OR start_at < end_at),
@@ -96,7 +99,10 @@ AS $$
         'grace_seconds',     s.grace_seconds,
         'paused_at',         s.paused_at,
         'paused_by',         s.paused_by,
-        'pause_note',        s.pause_note
+        'pause_note',        s.pause_note,
+        'missed_count',      s.missed_count,
+        'skipped_count',     s.skipped_count,
+        'removed_at',        s.removed_at
     )
 $$;
 
@@ -424,3 +430,52 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'schedule_preview_wrapper';
 
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_preview(jsonb, integer, timestamptz) FROM PUBLIC;
+
+-- The overview view and the rule descriptions it shows.
+CREATE FUNCTION workflow_scheduler.schedule_rule_description(
+    schedule_type text,
+    cron_expression text,
+    interval_seconds integer,
+    scheduled_time timestamp with time zone,
+    timezone text
+) RETURNS text
+STABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'schedule_rule_description_wrapper';
+
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_rule_description(text, text, integer, timestamptz, text) FROM PUBLIC;
+
+-- What runs when, at a glance, for psql (PRODUCT.md, "Operations"). Defined after the Rust
+-- functions it calls. The view reads the tables with its owner's rights, so it filters by the
+-- caller itself: a role sees the rows of schedules it may see, as with row-level security.
+CREATE VIEW workflow_scheduler.schedule_overview AS
+SELECT s.schedule_id,
+       s.workflow_id,
+       s.owner_role,
+       s.schedule_type,
+       CASE s.schedule_type
+           WHEN 'cron' THEN s.cron_expression
+           WHEN 'interval' THEN 'every ' OPERATOR(pg_catalog.||) s.interval_seconds OPERATOR(pg_catalog.||) ' s'
+           ELSE 'at ' OPERATOR(pg_catalog.||) (s.scheduled_time AT TIME ZONE s.timezone)::text
+       END AS rule,
+       workflow_scheduler.schedule_rule_description(s.schedule_type, s.cron_expression, s.interval_seconds,
+                                                    s.scheduled_time, s.timezone) AS description,
+       s.timezone,
+       CASE
+           WHEN s.paused_at IS NOT NULL THEN 'paused'
+           WHEN s.is_active THEN 'active'
+           WHEN s.removed_at IS NOT NULL THEN 'removed'
+           ELSE 'finished'
+       END AS state,
+       s.next_execution_at AS next_run_at,
+       s.next_execution_at AT TIME ZONE s.timezone AS next_run_local,
+       s.last_execution_at AS last_run_at,
+       (SELECT e.status FROM workflow_scheduler.workflow_schedule_executions AS e
+         WHERE e.execution_id OPERATOR(pg_catalog.=) s.last_execution_id) AS last_status,
+       s.execution_count AS runs,
+       s.missed_count AS misses,
+       s.skipped_count AS skips
+  FROM workflow_scheduler.workflow_schedules AS s
+ WHERE workflow_scheduler.caller_can_access(s.owner_role);
+REVOKE ALL ON workflow_scheduler.schedule_overview FROM PUBLIC;

@@ -4,7 +4,7 @@
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
-use scheduler_core::{describe_cron, RecurrenceColumns};
+use scheduler_core::{describe_cron, describe_rule, RecurrenceColumns};
 
 use crate::api::schedules::{invalid, parse_config};
 use crate::errors::ApiError;
@@ -65,7 +65,30 @@ fn schedule_describe(cron_expression: &str) -> String {
     describe_cron(cron_expression).or_raise()
 }
 
-/// Before year 1 the cron engine has no calendar to search: answers would be wrong.
+/// A stored schedule's rule in English, for `schedule_overview`: a cron expression as
+/// `schedule_describe` words it, an interval (`Every 15 minutes`), a one-time schedule (`Once, at
+/// 2026-12-25 15:30 in Europe/Berlin`). Never raises: a row that cannot be read (possible only
+/// for rows older input rules accepted) reads `(cannot be described: <why>)`, so one bad row
+/// cannot break the view.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog, pg_temp)]
+fn schedule_rule_description(
+    schedule_type: Option<&str>,
+    cron_expression: Option<&str>,
+    interval_seconds: Option<i32>,
+    scheduled_time: Option<TimestampWithTimeZone>,
+    timezone: Option<&str>,
+) -> String {
+    describe_rule(
+        schedule_type.unwrap_or_default(),
+        cron_expression,
+        interval_seconds,
+        scheduled_time.and_then(to_utc),
+        timezone.unwrap_or("UTC"),
+    )
+    .unwrap_or_else(|err| format!("(cannot be described: {err})"))
+}
+
 /// The most occurrences one preview lists.
 const MAX_PREVIEW: i32 = 1000;
 
@@ -99,6 +122,7 @@ fn schedule_preview(
     SetOfIterator::new(times)
 }
 
+/// Before year 1 the cron engine has no calendar to search: answers would be wrong.
 fn earliest_after() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or_default() // 0001-01-01T00:00:00Z
 }

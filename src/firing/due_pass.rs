@@ -298,7 +298,12 @@ fn push_event(rows: &mut AuditRows, event: AuditEvent) {
 fn push_advance(advances: &mut ScheduleAdvances, id: i64, plan: &FirePlan, execution_id: Uuid) {
     advances.id.push(id);
     advances.next_execution_at.push(plan.next_execution_at.map(from_utc));
-    advances.fired.push(plan.fired());
+    advances.outcome.push(match plan.occurrence {
+        Occurrence::Fired => "fired",
+        Occurrence::Missed => "missed",
+        Occurrence::Skipped => "skipped",
+        Occurrence::Buffered | Occurrence::AlreadyRecorded => "none",
+    });
     advances.execution_id.push(plan.fired().then_some(execution_id));
     advances.buffered_for.push(plan.buffered_for.map(from_utc));
 }
@@ -307,7 +312,7 @@ fn push_advance(advances: &mut ScheduleAdvances, id: i64, plan: &FirePlan, execu
 fn push_deactivation(advances: &mut ScheduleAdvances, id: i64) {
     advances.id.push(id);
     advances.next_execution_at.push(None);
-    advances.fired.push(false);
+    advances.outcome.push("none");
     advances.execution_id.push(None);
     advances.buffered_for.push(None);
 }

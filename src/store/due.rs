@@ -303,7 +303,8 @@ pub struct ScheduleAdvances {
     pub id: Vec<i64>,
     /// NULL deactivates.
     pub next_execution_at: Vec<Option<TimestampWithTimeZone>>,
-    pub fired: Vec<bool>,
+    /// `fired`, `missed`, `skipped` or `none`: what the schedule's counters add.
+    pub outcome: Vec<&'static str>,
     pub execution_id: Vec<Option<Uuid>>,
     pub buffered_for: Vec<Option<TimestampWithTimeZone>>,
 }
@@ -317,24 +318,26 @@ pub fn advance_schedules(rows: &mut ScheduleAdvances, updated_at: DateTime<Utc>)
         "UPDATE workflow_scheduler.workflow_schedules AS s
             SET next_execution_at = u.next_execution_at,
                 is_active = u.next_execution_at IS NOT NULL,
-                execution_count = s.execution_count OPERATOR(pg_catalog.+) CASE WHEN u.fired THEN 1 ELSE 0 END,
-                last_execution_at = CASE WHEN u.fired THEN $5 ELSE s.last_execution_at END,
-                last_execution_id = CASE WHEN u.fired THEN u.execution_id ELSE s.last_execution_id END,
+                execution_count = s.execution_count OPERATOR(pg_catalog.+) CASE WHEN u.outcome = 'fired' THEN 1 ELSE 0 END,
+                missed_count = s.missed_count OPERATOR(pg_catalog.+) CASE WHEN u.outcome = 'missed' THEN 1 ELSE 0 END,
+                skipped_count = s.skipped_count OPERATOR(pg_catalog.+) CASE WHEN u.outcome = 'skipped' THEN 1 ELSE 0 END,
+                last_execution_at = CASE WHEN u.outcome = 'fired' THEN $5 ELSE s.last_execution_at END,
+                last_execution_id = CASE WHEN u.outcome = 'fired' THEN u.execution_id ELSE s.last_execution_id END,
                 buffered_for = u.buffered_for,
                 updated_at = $5
            FROM ROWS FROM (
                pg_catalog.unnest($1::bigint[]),
                pg_catalog.unnest($2::timestamptz[]),
-               pg_catalog.unnest($3::boolean[]),
+               pg_catalog.unnest($3::text[]),
                pg_catalog.unnest($4::uuid[]),
                pg_catalog.unnest($6::timestamptz[])
            )
-                AS u(id, next_execution_at, fired, execution_id, buffered_for)
+                AS u(id, next_execution_at, outcome, execution_id, buffered_for)
           WHERE s.id OPERATOR(pg_catalog.=) u.id",
         &[
             take(&mut rows.id).into(),
             take(&mut rows.next_execution_at).into(),
-            take(&mut rows.fired).into(),
+            take(&mut rows.outcome).into(),
             take(&mut rows.execution_id).into(),
             from_utc(updated_at).into(),
             take(&mut rows.buffered_for).into(),

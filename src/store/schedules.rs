@@ -174,6 +174,7 @@ pub fn update_schedule(change: &ScheduleChange) -> JsonB {
                 max_executions = $8, anchor_at = $9,
                 updated_by = $10, updated_at = pg_catalog.now(),
                 overlap = $11, max_runtime_seconds = $12, hook = $13, buffered_for = NULL,
+                removed_at = NULL,
                 start_at = $14, end_at = $15, grace_seconds = $16
           WHERE schedule_id OPERATOR(pg_catalog.=) $6
          RETURNING workflow_scheduler.schedule_to_json(s)",
@@ -206,6 +207,7 @@ pub fn deactivate_schedule(schedule_id: Uuid, user_id: Option<i64>) {
         "UPDATE workflow_scheduler.workflow_schedules
             SET is_active = false, next_execution_at = NULL, buffered_for = NULL,
                 paused_at = NULL, paused_by = NULL, pause_note = NULL,
+                removed_at = COALESCE(removed_at, pg_catalog.now()),
                 updated_by = $2, updated_at = pg_catalog.now()
           WHERE schedule_id OPERATOR(pg_catalog.=) $1",
         &[schedule_id.into(), user_id.into()],

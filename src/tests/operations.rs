@@ -317,4 +317,76 @@ mod tests {
             "permission denied for function run_maintenance",
         );
     }
+
+    /// (state, description, runs, misses, skips) of a schedule in `schedule_overview`.
+    fn overview(id: &str) -> (String, String, i32, i32, i32) {
+        Spi::connect(|client| {
+            let row = client
+                .select(
+                    "SELECT state, description, runs, misses, skips FROM workflow_scheduler.schedule_overview
+                      WHERE schedule_id = $1::uuid",
+                    None,
+                    &[id.into()],
+                )
+                .unwrap()
+                .first();
+            (
+                row.get::<String>(1).unwrap().unwrap(),
+                row.get::<String>(2).unwrap().unwrap(),
+                row.get::<i32>(3).unwrap().unwrap(),
+                row.get::<i32>(4).unwrap().unwrap(),
+                row.get::<i32>(5).unwrap().unwrap(),
+            )
+        })
+    }
+
+    #[pg_test]
+    fn the_overview_shows_each_state_and_counts() {
+        let active =
+            id_of(&add(r#"{"schedule_type": "cron", "cron_expression": "0 9 * * 1-5", "timezone": "Europe/Berlin"}"#));
+        let paused = id_of(&add(r#"{"schedule_type": "interval", "interval_seconds": 900}"#));
+        let finished = id_of(&add(r#"{"schedule_type": "interval", "interval_seconds": 3600, "max_executions": 1}"#));
+        let removed = id_of(&add(HOURLY));
+        Spi::run_with_args("SELECT workflow_scheduler.schedule_pause($1::uuid)", &[paused.as_str().into()]).unwrap();
+        Spi::run_with_args("SELECT workflow_scheduler.schedule_remove($1::uuid, 1)", &[removed.as_str().into()])
+            .unwrap();
+        due_since(&finished, "1 second");
+        assert_eq!(fired_now().len(), 1);
+
+        assert_eq!(overview(&active), ("active".into(), "At 09:00, Monday through Friday".into(), 0, 0, 0));
+        assert_eq!(overview(&paused), ("paused".into(), "Every 15 minutes".into(), 0, 0, 0));
+        assert_eq!(overview(&finished), ("finished".into(), "Every hour".into(), 1, 0, 0));
+        assert_eq!(overview(&removed).0, "removed");
+
+        let (local_is_berlin, last_status) = Spi::get_two_with_args::<bool, String>(
+            "SELECT o.next_run_local = (o.next_run_at AT TIME ZONE 'Europe/Berlin'), f.last_status
+               FROM workflow_scheduler.schedule_overview AS o, workflow_scheduler.schedule_overview AS f
+              WHERE o.schedule_id = $1::uuid AND f.schedule_id = $2::uuid",
+            &[active.as_str().into(), finished.as_str().into()],
+        )
+        .unwrap();
+        assert_eq!((local_is_berlin, last_status.as_deref()), (Some(true), Some("triggered")));
+
+        // A miss and a skip are counted.
+        let skipping = id_of(&add(r#"{"schedule_type": "interval", "interval_seconds": 3600, "overlap": "skip"}"#));
+        due_since(&skipping, "40 minutes");
+        fired_now();
+        Spi::run_with_args("SELECT workflow_scheduler.schedule_trigger($1::uuid)", &[skipping.as_str().into()])
+            .unwrap();
+        Spi::run_with_args("SELECT workflow_scheduler.schedule_trigger($1::uuid)", &[skipping.as_str().into()])
+            .unwrap();
+        let (_, _, runs, misses, skips) = overview(&skipping);
+        assert_eq!((runs, misses, skips), (1, 1, 1), "missed once, ran once, then skipped while running");
+
+        // It shows only what the caller may see.
+        create_app_roles();
+        act_as(Some("ws_app_a"));
+        let own = id_of(&add(HOURLY));
+        assert_eq!(count("SELECT count(*) FROM workflow_scheduler.schedule_overview"), 1);
+        act_as(Some("ws_app_b"));
+        assert_eq!(
+            count(&format!("SELECT count(*) FROM workflow_scheduler.schedule_overview WHERE schedule_id = '{own}'")),
+            0
+        );
+    }
 }

@@ -25,7 +25,7 @@ pub use firing::plan::{
 pub use payload::{iso_utc, notify_payload, PayloadMode, TriggerKind};
 pub use time::cache::CronCache;
 pub use time::cron::CronSchedule;
-pub use time::describe::describe_cron;
+pub use time::describe::{describe_cron, describe_rule};
 pub use time::recurrence::{Recurrence, RecurrenceColumns, ScheduleKind};
 pub use time::zone::parse_timezone;
 

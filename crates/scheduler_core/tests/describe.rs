@@ -40,3 +40,29 @@ fn never_firing_expressions_are_described() {
     // was written.
     assert_eq!(describe_cron("0 0 30 2 *").unwrap(), "At 00:00, on day 30 of the month, only in February");
 }
+
+#[test]
+fn rules_of_every_kind_in_english() {
+    use scheduler_core::describe_rule;
+    let at = common_utc("2026-12-25T14:30:00Z");
+    let cases = [
+        (describe_rule("interval", None, Some(900), None, "UTC"), "Every 15 minutes"),
+        (describe_rule("interval", None, Some(90), None, "UTC"), "Every 90 seconds"),
+        (describe_rule("interval", None, Some(3600), None, "UTC"), "Every hour"),
+        (describe_rule("interval", None, Some(172_800), None, "UTC"), "Every 2 days"),
+        (
+            describe_rule("one_time", None, None, Some(at), "Europe/Berlin"),
+            "Once, at 2026-12-25 15:30 in Europe/Berlin",
+        ),
+        (describe_rule("cron", Some("0 9 * * 1-5"), None, None, "UTC"), "At 09:00, Monday through Friday"),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got.unwrap(), want);
+    }
+    assert!(describe_rule("weekly", None, None, None, "UTC").is_err());
+    assert!(describe_rule("interval", None, None, None, "UTC").is_err());
+}
+
+fn common_utc(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc)
+}

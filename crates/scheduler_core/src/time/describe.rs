@@ -643,6 +643,37 @@ fn capitalize(text: &str) -> String {
     }
 }
 
+/// A schedule's rule in English: a cron expression as [`describe_cron`] words it, an interval
+/// in its largest whole unit (`Every 15 minutes`, `Every 90 seconds`), a one-time schedule at
+/// its wall-clock time (`Once, at 2026-12-25 15:30 in Europe/Berlin`).
+pub fn describe_rule(
+    schedule_type: &str,
+    cron_expression: Option<&str>,
+    interval_seconds: Option<i32>,
+    scheduled_time: Option<chrono::DateTime<chrono::Utc>>,
+    timezone: &str,
+) -> Result<String, ScheduleError> {
+    match crate::time::recurrence::ScheduleKind::parse(schedule_type)? {
+        crate::time::recurrence::ScheduleKind::Cron => {
+            describe_cron(cron_expression.ok_or(ScheduleError::MissingField("cron_expression"))?)
+        }
+        crate::time::recurrence::ScheduleKind::Interval => {
+            let seconds = interval_seconds.ok_or(ScheduleError::MissingField("interval_seconds"))?;
+            let (count, unit) = [(86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")]
+                .into_iter()
+                .find(|(size, _)| seconds % size == 0)
+                .map(|(size, unit)| (seconds / size, unit))
+                .unwrap_or((seconds, "second"));
+            Ok(if count == 1 { format!("Every {unit}") } else { format!("Every {count} {unit}s") })
+        }
+        crate::time::recurrence::ScheduleKind::OneTime => {
+            let at = scheduled_time.ok_or(ScheduleError::MissingField("scheduled_time"))?;
+            let tz = crate::time::zone::parse_timezone(timezone)?;
+            Ok(format!("Once, at {} in {}", at.with_timezone(&tz).format("%Y-%m-%d %H:%M"), tz.name()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
