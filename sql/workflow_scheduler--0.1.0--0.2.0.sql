@@ -479,3 +479,12 @@ SELECT s.schedule_id,
   FROM workflow_scheduler.workflow_schedules AS s
  WHERE workflow_scheduler.caller_can_access(s.owner_role);
 REVOKE ALL ON workflow_scheduler.schedule_overview FROM PUBLIC;
+
+-- The scheduler's health in one value.
+CREATE FUNCTION workflow_scheduler.scheduler_status() RETURNS jsonb
+STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'scheduler_status_wrapper';
+
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.scheduler_status() FROM PUBLIC;

@@ -44,6 +44,7 @@ pub extern "C-unwind" fn _PG_init() {
     guc::init(preloading);
     if preloading {
         pg::shmem::init_shared_memory();
+        pg::fire_stats::init_shared_memory();
         // pg_upgrade starts the server in binary-upgrade mode: no worker may touch the tables.
         if unsafe { !pg_sys::IsBinaryUpgrade } {
             bgw::scheduler::register();

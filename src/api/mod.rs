@@ -10,6 +10,7 @@ mod maintenance;
 mod operations;
 mod preview;
 mod schedules;
+mod status;
 
 pub(crate) use maintenance::RETENTION_BATCH;
 

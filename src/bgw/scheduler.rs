@@ -20,6 +20,7 @@ use crate::bgw::common::{self, Installed};
 use crate::firing::due_pass::PassSettings;
 use crate::firing::isolation::{run_isolated, Hold};
 use crate::guc;
+use crate::pg::fire_stats;
 use crate::pg::shmem::{self, Worker};
 use crate::pg::time_conv::{from_utc, to_utc};
 use crate::store::executions::earliest_deadline_after;
@@ -193,6 +194,7 @@ fn one_step(started: bool) -> Step {
         Ok(report) => report,
         Err(hold) => return Step::Held(hold),
     };
+    fire_stats::record_pass(settings.now, report.fired.iter().map(|f| (f.scheduled_for, f.triggered_at)));
     if report.claimed > 0 || report.timed_out > 0 {
         audit::record(
             &AuditEvent::system("scheduler_job_executed")

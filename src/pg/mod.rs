@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod cron_cache;
+pub mod fire_stats;
 pub mod jsonb_arg;
 pub mod shmem;
 pub mod spi;

@@ -103,6 +103,28 @@ pub fn note_hold(sqlstate: i32, until: DateTime<Utc>) {
     HOLD_AT.get().store(Utc::now().timestamp_micros(), Ordering::Relaxed);
 }
 
+/// The last hold-off of firing: (when it began, until when, the SQLSTATE as Postgres packs it;
+/// 0 for a full NOTIFY queue), if there was one since the server started.
+pub fn last_hold() -> Option<(DateTime<Utc>, DateTime<Utc>, i32)> {
+    if !preloaded() {
+        return None;
+    }
+    let at = HOLD_AT.get().load(Ordering::Relaxed);
+    (at > 0).then(|| {
+        let micros = |us| DateTime::from_timestamp_micros(us).unwrap_or_default();
+        (micros(at), micros(HOLD_UNTIL.get().load(Ordering::Relaxed)), HOLD_SQLSTATE.get().load(Ordering::Relaxed))
+    })
+}
+
+/// The database last seen using the extension although the worker serves another one.
+pub fn unserved_database() -> Option<pg_sys::Oid> {
+    if !preloaded() {
+        return None;
+    }
+    let oid = UNSERVED_DATABASE.get().load(Ordering::Relaxed);
+    (oid != 0).then(|| pg_sys::Oid::from(oid))
+}
+
 /// Asks for `worker` to be woken when this transaction commits, if `next` is sooner than it
 /// planned to wake.
 pub fn wake_on_commit(worker: Worker, next: DateTime<Utc>) {

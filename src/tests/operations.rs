@@ -389,4 +389,25 @@ mod tests {
             0
         );
     }
+
+    #[pg_test]
+    fn scheduler_status_reports_what_is_due_and_waiting() {
+        let id = id_of(&add(HOURLY));
+        due_since(&id, "1 second");
+        let status = |sql: &str| Spi::get_one::<JsonB>(sql).unwrap().unwrap().0;
+        let before = status("SELECT workflow_scheduler.scheduler_status()");
+        assert_eq!(before["due_not_fired"], 1, "{before}");
+        assert_eq!(before["version"], env!("CARGO_PKG_VERSION"));
+        assert!(before["workers"].is_array() && before["lateness_ms_last_5_minutes"].is_object(), "{before}");
+        assert!(before["notify_queue_usage"].is_number());
+        fired_now();
+        let after = status("SELECT workflow_scheduler.scheduler_status()");
+        assert_eq!(after["due_not_fired"], 0);
+        assert_eq!(after["executions_not_taken"], 1, "the fire waits for an engine");
+        // An application role sees the counts of what it may see.
+        create_app_roles();
+        act_as(Some("ws_app_b"));
+        let theirs = status("SELECT workflow_scheduler.scheduler_status()");
+        assert_eq!(theirs["executions_not_taken"], 0);
+    }
 }

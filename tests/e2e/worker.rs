@@ -82,3 +82,24 @@ fn creating_the_extension_in_another_database_warns() {
     let expected = format!("the worker serves database \"{}\", not \"ws_unserved\"", database());
     assert_eq!(warnings.iter().filter(|w| w.contains(&expected)).count(), 2, "{warnings:?}");
 }
+
+#[test]
+fn scheduler_status_shows_the_workers_and_the_fires_they_recorded() {
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    running_worker_pid(&mut client);
+    let workflow = new_workflow(&mut client);
+    let at = in_seconds(&mut client, 1.0);
+    add(&mut client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
+    assert_eq!(collect(&mut listener, &workflow, 1, Duration::from_secs(10)).len(), 1);
+
+    let status: serde_json::Value =
+        client.query_one("SELECT workflow_scheduler.scheduler_status()::text::jsonb", &[]).unwrap().get(0);
+    let types: Vec<&str> = status["workers"].as_array().unwrap().iter().filter_map(|w| w["type"].as_str()).collect();
+    assert_eq!(types, ["workflow_scheduler", "workflow_scheduler delivery"], "{status}");
+    assert!(status["fires_last_minute"].as_u64().unwrap() >= 1, "{status}");
+    let lateness = &status["lateness_ms_last_5_minutes"];
+    assert!(lateness["samples"].as_u64().unwrap() >= 1 && lateness["p99"].is_number(), "{status}");
+    assert!(status["last_pass_at"].is_string(), "{status}");
+    remove_workflow(&mut client, &workflow);
+}
