@@ -223,32 +223,45 @@ fn reconnect() -> postgres::Client {
     }
 }
 
+/// Runs `query` (one row, two bigints), reconnecting as often as needed: a connection made
+/// just before the postmaster noticed a crash is ended by its reset.
+fn two_counts(client: &mut postgres::Client, query: &str, workflow: &str) -> (i64, i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        match client.query_one(query, &[&workflow]) {
+            Ok(row) => return (row.get(0), row.get(1)),
+            Err(err) if std::time::Instant::now() < deadline => {
+                let _ = err;
+                std::thread::sleep(Duration::from_millis(250));
+                *client = reconnect();
+            }
+            Err(err) => panic!("the server did not come back: {err}"),
+        }
+    }
+}
+
 /// Waits until every schedule of `workflow` has fired, then checks each occurrence was
 /// recorded exactly once and counted once.
 fn assert_fired_exactly_once(client: &mut postgres::Client, workflow: &str, n: i64) {
     let executions = |client: &mut postgres::Client| -> (i64, i64) {
-        let row = client
-            .query_one(
-                "SELECT count(*), count(DISTINCT schedule_id) FROM workflow_scheduler.workflow_schedule_executions
-                  WHERE workflow_id = $1::text::uuid AND status = 'triggered'",
-                &[&workflow],
-            )
-            .unwrap();
-        (row.get(0), row.get(1))
+        two_counts(
+            client,
+            "SELECT count(*), count(DISTINCT schedule_id) FROM workflow_scheduler.workflow_schedule_executions
+              WHERE workflow_id = $1::text::uuid AND status = 'triggered'",
+            workflow,
+        )
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while executions(client).1 < n && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(250));
     }
     assert_eq!(executions(client), (n, n), "one execution per schedule, none twice");
-    let counted: i64 = client
-        .query_one(
-            "SELECT count(*) FROM workflow_scheduler.workflow_schedules
-              WHERE workflow_id = $1::text::uuid AND execution_count = 1 AND NOT is_active",
-            &[&workflow],
-        )
-        .unwrap()
-        .get(0);
+    let (counted, _) = two_counts(
+        client,
+        "SELECT count(*), 0::bigint FROM workflow_scheduler.workflow_schedules
+          WHERE workflow_id = $1::text::uuid AND execution_count = 1 AND NOT is_active",
+        workflow,
+    );
     assert_eq!(counted, n, "each schedule counted its one fire and finished");
 }
 
