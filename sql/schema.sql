@@ -233,6 +233,117 @@ CREATE TABLE workflow_scheduler.audit_log (
 
 CREATE INDEX audit_log_logged_at_idx ON workflow_scheduler.audit_log (logged_at);
 
+-- Comments, so that \d+ and \df+ in psql explain every object.
+COMMENT ON TABLE workflow_scheduler.workflow_schedules IS 'Workflow schedules (cron, interval, one-time); written by the schedule_* functions only.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.id IS 'Internal row number.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.schedule_id IS 'The schedule''s id, as the functions and the payload name it.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.workflow_id IS 'The workflow its fires start.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.schedule_type IS 'cron, interval or one_time.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.cron_expression IS 'Cron expression (cron schedules only).';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.interval_seconds IS 'Seconds between fires (interval schedules only).';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.scheduled_time IS 'The one time it fires (one_time schedules only).';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.timezone IS 'IANA zone its cron expression and local times are read in.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.anchor_at IS 'Interval grid anchor: fires at anchor_at + k * interval_seconds, k >= 1.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.is_active IS 'Whether it may fire; false once finished, removed or paused.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.next_execution_at IS 'When it is next due; NULL when inactive.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.last_execution_at IS 'When it last fired.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.last_execution_id IS 'Its last fired execution.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.max_executions IS 'Fires after which it finishes; NULL: unlimited.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.execution_count IS 'Fires so far (scheduled, manual and backfilled).';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.context_data IS 'Keys merged into every fire''s trigger data.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.community_id IS 'The seed''s tenant id, carried into payloads and audit rows.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.created_by IS 'user_id given to schedule_add.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.updated_by IS 'user_id of the last change.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.owner_role IS 'Role that created it; members of it (and administrators) see and change it.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.created_at IS 'When it was created.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.updated_at IS 'When it last changed.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.overlap IS 'allow, skip or buffer_one: what an occurrence does while an earlier execution is unfinished.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.max_runtime_seconds IS 'An execution unfinished after this long becomes timed_out; NULL: never.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.buffered_for IS 'The occurrence buffer_one holds back until the unfinished execution finishes.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.hook IS 'HTTP hook that receives its fires; NULL: workflow_scheduler.default_hook.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.start_at IS 'No occurrence before this; an interval is anchored here.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.end_at IS 'No occurrence at or after this; then it finishes (schedule_ended).';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.grace_seconds IS 'Its own grace period; NULL: workflow_scheduler.grace_period.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.paused_at IS 'When schedule_pause paused it; NULL: not paused.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.paused_by IS 'user_id given to schedule_pause.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.pause_note IS 'Why it is paused.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.missed_count IS 'Occurrences recorded as missed, ever.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.skipped_count IS 'Occurrences the overlap policy skipped, ever.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedules.removed_at IS 'When schedule_remove removed it; NULL: not removed.';
+
+COMMENT ON TABLE workflow_scheduler.workflow_schedule_executions IS 'One row per fired, missed or skipped occurrence: the durable hand-off to the engine.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.execution_id IS 'The execution''s id; webhook-id of its HTTP deliveries.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.schedule_id IS 'Its schedule.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.workflow_id IS 'The workflow to start.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.scheduled_for IS 'The occurrence it is for (the time of a manual run).';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.triggered_at IS 'When the pass that recorded it ran.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.status IS 'triggered, running, completed, failed, timed_out, missed or skipped.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.coalesced IS 'Older occurrences skipped in favour of this one after an outage.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.trigger_data IS 'The full payload: reserved keys and the schedule''s context_data.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.attempt IS 'How many times an engine claimed it.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.claimed_by IS 'The engine worker that claimed it last.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.lease_expires_at IS 'A running execution is claimable again after this.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.deadline_at IS 'It becomes timed_out if unfinished at this time (max_runtime_seconds).';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.finished_at IS 'When it was completed, failed or timed out.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.result IS 'What the engine reported with execution_complete.';
+COMMENT ON COLUMN workflow_scheduler.workflow_schedule_executions.trigger_kind IS 'scheduled, manual (schedule_trigger) or backfill (schedule_backfill).';
+
+COMMENT ON TABLE workflow_scheduler.audit_log IS 'Every operation and fire, as the seed''s AUDIT log lines say them.';
+COMMENT ON COLUMN workflow_scheduler.audit_log.id IS 'Order of writing.';
+COMMENT ON COLUMN workflow_scheduler.audit_log.logged_at IS 'When it was written.';
+COMMENT ON COLUMN workflow_scheduler.audit_log.event_type IS 'AUDIT, SYSTEM or ERROR.';
+COMMENT ON COLUMN workflow_scheduler.audit_log.community_id IS 'The schedule''s community_id.';
+COMMENT ON COLUMN workflow_scheduler.audit_log.user_id IS 'The user_id given to the function, if any.';
+COMMENT ON COLUMN workflow_scheduler.audit_log.action IS 'The event, e.g. schedule_create, schedule_triggered.';
+COMMENT ON COLUMN workflow_scheduler.audit_log.result IS 'SUCCESS, FAILURE, MISSED, SKIPPED or BUFFERED.';
+COMMENT ON COLUMN workflow_scheduler.audit_log.details IS 'The event''s fields.';
+COMMENT ON COLUMN workflow_scheduler.audit_log.schedule_id IS 'The schedule it is about; NULL for the workers'' own events.';
+
+COMMENT ON TABLE workflow_scheduler.hooks IS 'HTTP endpoints that receive fires by POST; managed by administrators (hook_* functions).';
+COMMENT ON COLUMN workflow_scheduler.hooks.name IS 'The name schedules use in their hook key.';
+COMMENT ON COLUMN workflow_scheduler.hooks.url IS 'Where requests go (http or https).';
+COMMENT ON COLUMN workflow_scheduler.hooks.timeout_ms IS 'Bound on a whole request.';
+COMMENT ON COLUMN workflow_scheduler.hooks.header_names IS 'Names of its own headers; their values are in hook_secrets.';
+COMMENT ON COLUMN workflow_scheduler.hooks.enabled IS 'false: its deliveries wait (after a 410 or hook_update).';
+COMMENT ON COLUMN workflow_scheduler.hooks.disabled_reason IS 'Why it is disabled.';
+COMMENT ON COLUMN workflow_scheduler.hooks.secret_fingerprint IS 'First 8 hex digits of sha256 of its signing secret.';
+COMMENT ON COLUMN workflow_scheduler.hooks.previous_fingerprint IS 'Fingerprint of the secret before a rotation, while it still signs.';
+COMMENT ON COLUMN workflow_scheduler.hooks.previous_valid_until IS 'The previous secret signs until then (http_secret_overlap).';
+COMMENT ON COLUMN workflow_scheduler.hooks.last_delivered_at IS 'Last 2xx answer.';
+COMMENT ON COLUMN workflow_scheduler.hooks.last_error IS 'Last failed attempt''s error.';
+COMMENT ON COLUMN workflow_scheduler.hooks.last_error_at IS 'When that was.';
+COMMENT ON COLUMN workflow_scheduler.hooks.created_at IS 'When it was created.';
+COMMENT ON COLUMN workflow_scheduler.hooks.updated_at IS 'When it last changed.';
+
+COMMENT ON TABLE workflow_scheduler.hook_secrets IS 'Hook secrets and header values; readable by no role (row-level security without a policy).';
+COMMENT ON COLUMN workflow_scheduler.hook_secrets.hook IS 'The hook.';
+COMMENT ON COLUMN workflow_scheduler.hook_secrets.secret IS 'whsec_ signing secret.';
+COMMENT ON COLUMN workflow_scheduler.hook_secrets.previous_secret IS 'The secret before the last rotation.';
+COMMENT ON COLUMN workflow_scheduler.hook_secrets.headers IS 'The hook''s own headers, name to value.';
+
+COMMENT ON TABLE workflow_scheduler.deliveries IS 'The HTTP outbox: one row per fire of a schedule with a hook, written in the fire''s transaction.';
+COMMENT ON COLUMN workflow_scheduler.deliveries.delivery_id IS 'The delivery''s id (delivery_retry takes it).';
+COMMENT ON COLUMN workflow_scheduler.deliveries.execution_id IS 'The execution it sends.';
+COMMENT ON COLUMN workflow_scheduler.deliveries.hook IS 'The hook it goes to.';
+COMMENT ON COLUMN workflow_scheduler.deliveries.status IS 'pending, delivered, failed (a dead letter) or cancelled.';
+COMMENT ON COLUMN workflow_scheduler.deliveries.attempts IS 'Attempts made.';
+COMMENT ON COLUMN workflow_scheduler.deliveries.next_attempt_at IS 'When it is next sent; for one in flight, when its lease ends.';
+COMMENT ON COLUMN workflow_scheduler.deliveries.last_status_code IS 'HTTP status of the last attempt.';
+COMMENT ON COLUMN workflow_scheduler.deliveries.last_error IS 'Error of the last attempt.';
+COMMENT ON COLUMN workflow_scheduler.deliveries.created_at IS 'When the fire queued it.';
+COMMENT ON COLUMN workflow_scheduler.deliveries.delivered_at IS 'When the 2xx answer came.';
+
+COMMENT ON TABLE workflow_scheduler.delivery_attempts IS 'One row per HTTP attempt of a delivery.';
+COMMENT ON COLUMN workflow_scheduler.delivery_attempts.id IS 'Order of writing.';
+COMMENT ON COLUMN workflow_scheduler.delivery_attempts.delivery_id IS 'The delivery.';
+COMMENT ON COLUMN workflow_scheduler.delivery_attempts.attempt IS 'The attempt''s number, 1 first.';
+COMMENT ON COLUMN workflow_scheduler.delivery_attempts.attempted_at IS 'When the request started.';
+COMMENT ON COLUMN workflow_scheduler.delivery_attempts.status_code IS 'HTTP status; NULL when no answer came.';
+COMMENT ON COLUMN workflow_scheduler.delivery_attempts.error IS 'What went wrong; NULL when delivered.';
+COMMENT ON COLUMN workflow_scheduler.delivery_attempts.latency_ms IS 'From the request''s start to its answer or failure.';
+
+COMMENT ON VIEW workflow_scheduler.hook_status IS 'Per hook: deliveries waiting, the age of the oldest, the last error.';
+
 -- pg_dump keeps the rows of these tables and the sequences' positions (extension members are
 -- otherwise left out of a dump).
 SELECT pg_catalog.pg_extension_config_dump('workflow_scheduler.workflow_schedules', '');

@@ -72,6 +72,34 @@ SELECT s.schedule_id,
   FROM workflow_scheduler.workflow_schedules AS s
  WHERE workflow_scheduler.caller_can_access(s.owner_role);
 
+-- Comments on the functions and the overview, so that \df+ and \d+ explain them.
+COMMENT ON VIEW workflow_scheduler.schedule_overview IS 'What runs when: each visible schedule''s state, rule in English, next run in its zone, last status and counts.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_to_json(workflow_scheduler.workflow_schedules) IS 'A schedule row as the JSON the schedule functions return.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_add(uuid, jsonb, bigint, bigint, jsonb) IS 'Creates a schedule owned by the calling role; returns it.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_update(uuid, jsonb, bigint) IS 'Replaces a schedule''s configuration and recomputes its next run.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_remove(uuid, bigint) IS 'Deactivates a schedule and keeps its history; true if it was active.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_get(uuid) IS 'One schedule as JSON.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_next(text, text, integer, timestamptz, text, timestamptz) IS 'The first occurrence after a time of a cron, interval or one-time rule.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_check_due() IS 'Runs a due pass now, in the caller''s transaction; returns what it fired.';
+COMMENT ON FUNCTION workflow_scheduler.caller_can_access(text) IS 'Whether the current user may see schedules owned by that role (the row-level security test).';
+COMMENT ON FUNCTION workflow_scheduler.execution_claim(integer, interval, text) IS 'Takes executions to run under a lease; each goes to one caller at a time.';
+COMMENT ON FUNCTION workflow_scheduler.execution_heartbeat(uuid, interval) IS 'Extends a running execution''s lease; false if it is no longer running.';
+COMMENT ON FUNCTION workflow_scheduler.execution_complete(uuid, text, jsonb) IS 'Records an execution''s outcome, completed or failed.';
+COMMENT ON FUNCTION workflow_scheduler.hook_create(text, text, text, integer, jsonb) IS 'Creates an HTTP hook; the only answer that shows its secret (administrators only).';
+COMMENT ON FUNCTION workflow_scheduler.hook_update(text, text, boolean, integer, jsonb) IS 'Changes what is given of a hook; enabling resumes its deliveries (administrators only).';
+COMMENT ON FUNCTION workflow_scheduler.hook_rotate_secret(text, text) IS 'New signing secret; the old one signs too for http_secret_overlap (administrators only).';
+COMMENT ON FUNCTION workflow_scheduler.hook_remove(text) IS 'Removes a hook and cancels its pending deliveries (administrators only).';
+COMMENT ON FUNCTION workflow_scheduler.delivery_retry(uuid) IS 'Puts a failed delivery back in the queue (administrators only).';
+COMMENT ON FUNCTION workflow_scheduler.schedule_pause(uuid, text, bigint) IS 'Stops a schedule from firing, with a note.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_resume(uuid, bigint) IS 'Fires a paused schedule again from its next occurrence after now.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_trigger(uuid, jsonb, bigint) IS 'Runs a schedule now, outside its grid; returns the execution id.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_backfill(uuid, timestamptz, timestamptz, integer, bigint) IS 'Fires the past occurrences of a range that have no execution; returns how many.';
+COMMENT ON FUNCTION workflow_scheduler.run_maintenance() IS 'Deletes what the retention settings expire, now (administrators only).';
+COMMENT ON FUNCTION workflow_scheduler.schedule_describe(text) IS 'A cron expression in English.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_preview(jsonb, integer, timestamptz) IS 'The next times of a configuration, before it is saved.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_rule_description(text, text, integer, timestamptz, text) IS 'A schedule''s rule in English, for schedule_overview; never raises.';
+COMMENT ON FUNCTION workflow_scheduler.scheduler_status() IS 'The scheduler''s health: workers, recent fires and lateness, backlog, outbox, queue, last error.';
+
 -- Privileges: nothing for PUBLIC except previewing next times with schedule_next. An
 -- application role gets exactly two grants (README, docs/security.md):
 --   GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA workflow_scheduler TO app;

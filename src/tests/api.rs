@@ -559,4 +559,33 @@ mod tests {
             assert_eq!(state, "23514", "{insert}: {message}");
         }
     }
+
+    /// `\d+` and `\df+` in psql explain every table, view, column and function.
+    #[pg_test]
+    fn every_object_has_a_comment() {
+        let missing: Vec<String> = Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT c.relname || coalesce('.' || a.attname, '')
+                       FROM pg_class c
+                       LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                      WHERE c.relnamespace = 'workflow_scheduler'::regnamespace AND c.relkind IN ('r', 'v')
+                        AND (a.attnum IS NULL AND obj_description(c.oid, 'pg_class') IS NULL
+                             OR a.attnum IS NOT NULL AND c.relkind = 'r' AND col_description(c.oid, a.attnum) IS NULL)
+                     UNION ALL
+                     SELECT p.oid::regprocedure::text FROM pg_proc p
+                      WHERE p.pronamespace = 'workflow_scheduler'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
+                     UNION ALL
+                     SELECT c.relname FROM pg_class c
+                      WHERE c.relnamespace = 'workflow_scheduler'::regnamespace AND c.relkind IN ('r', 'v')
+                        AND obj_description(c.oid, 'pg_class') IS NULL",
+                    None,
+                    &[],
+                )
+                .unwrap()
+                .map(|row| row.get::<String>(1).unwrap().unwrap())
+                .collect()
+        });
+        assert!(missing.is_empty(), "objects without a COMMENT: {missing:?}");
+    }
 }

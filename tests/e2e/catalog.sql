@@ -1,7 +1,7 @@
 -- The extension's catalog as sorted lines of text: everything an install or upgrade defines.
 -- Two databases with equal output have the same tables, columns, defaults, constraints,
 -- indexes, row-level security, policies, functions (signature, attributes, settings, body),
--- privileges, dump configuration and extension members.
+-- comments, privileges, dump configuration and extension members.
 WITH ns AS (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'workflow_scheduler'),
 lines AS (
     SELECT pg_catalog.format('schema acl=%s', n.nspacl) AS line
@@ -42,6 +42,12 @@ lines AS (
       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
      WHERE p.pronamespace = (SELECT oid FROM ns)
     UNION ALL
+    SELECT pg_catalog.format('comment on %s: %s', pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description)
+      FROM pg_catalog.pg_description d
+     WHERE (d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+            AND d.objoid IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relnamespace = (SELECT oid FROM ns)))
+        OR (d.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+            AND d.objoid IN (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace = (SELECT oid FROM ns)))    UNION ALL
     SELECT pg_catalog.format('trigger %s on %s', t.tgname, c.relname)
       FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
      WHERE c.relnamespace = (SELECT oid FROM ns) AND NOT t.tgisinternal
