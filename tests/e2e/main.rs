@@ -10,6 +10,7 @@ mod faults;
 mod firing;
 mod hooks;
 mod lifecycle;
+mod monitoring;
 mod receiver;
 mod security;
 mod upgrade;
