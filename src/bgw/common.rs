@@ -89,3 +89,9 @@ pub fn stop_requested() -> bool {
     }
     STOP_REQUESTED.load(Ordering::Relaxed)
 }
+
+/// Whether something set this process's latch since it was last reset (a signal, a wake-up
+/// from a committing backend): the worker should look before doing more background work.
+pub fn latch_is_set() -> bool {
+    unsafe { (*pg_sys::MyLatch).is_set != 0 }
+}

@@ -88,15 +88,15 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
             Step::SleepUntil(earliest) => {
                 started = true;
                 failures = 0;
-                let sleep = sleep_until(*earliest);
-                if sleep >= RETENTION_ROOM && retention.due() {
+                let mut sleep = sleep_until(*earliest);
+                // Retention in batches while the next schedule is far enough away and nothing
+                // committed a sooner one (the latch).
+                while sleep >= RETENTION_ROOM && retention.due() && !common::latch_is_set() {
                     common::report_activity(true, c"retention");
                     retention.run_batch();
-                    // The batch took time: plan the wake-up again.
-                    sleep_until(*earliest)
-                } else {
-                    sleep
+                    sleep = sleep_until(*earliest);
                 }
+                sleep
             }
         };
         if started {
@@ -257,8 +257,9 @@ fn system_event(action: &'static str) {
 /// Retention runs between passes only when the next schedule is at least this far away, so a
 /// batch never delays a fire.
 const RETENTION_ROOM: Duration = Duration::from_millis(200);
-/// After a batch that found less than a full batch to delete, look again this much later.
-const RETENTION_EVERY: Duration = Duration::from_secs(60);
+/// After a batch that found less than a full batch to delete, look again this much later (a
+/// look is two index probes).
+const RETENTION_EVERY: Duration = Duration::from_secs(10);
 
 /// When the worker next deletes what the retention settings expire.
 #[derive(Default)]

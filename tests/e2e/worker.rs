@@ -103,3 +103,53 @@ fn scheduler_status_shows_the_workers_and_the_fires_they_recorded() {
     assert!(status["last_pass_at"].is_string(), "{status}");
     remove_workflow(&mut client, &workflow);
 }
+
+#[test]
+fn retention_deletes_a_million_old_rows_while_a_schedule_keeps_firing_within_a_tight_grace() {
+    const OLD: i64 = 1_000_000;
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    running_worker_pid(&mut client);
+    let workflow = new_workflow(&mut client);
+    // A schedule every second whose grace is 1 s: a fire delayed by the deletes would be missed.
+    let every_second =
+        add(&mut client, &workflow, r#"{"schedule_type": "interval", "interval_seconds": 1, "grace_seconds": 1}"#, "{}");
+    let schedule_id = every_second["schedule_id"].as_str().unwrap().to_string();
+    // A million finished executions of another schedule, 40 days old: past the 30-day retention.
+    let old_workflow = new_workflow(&mut client);
+    let old = add(&mut client, &old_workflow, r#"{"schedule_type": "interval", "interval_seconds": 86400}"#, "{}");
+    client
+        .execute(
+            "INSERT INTO workflow_scheduler.workflow_schedule_executions
+                 (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status, trigger_data)
+             SELECT gen_random_uuid(), $1::text::uuid, $2::text::uuid, t, t, 'completed', '{}'
+               FROM generate_series(1, $3::bigint) AS i,
+                    LATERAL (SELECT now() - interval '40 days' - make_interval(secs => i)) AS g(t)",
+            &[&old["schedule_id"].as_str().unwrap(), &old_workflow, &OLD],
+        )
+        .unwrap();
+    let remaining = |client: &mut postgres::Client| -> i64 {
+        count(
+            client,
+            "SELECT count(*) FROM workflow_scheduler.workflow_schedule_executions WHERE workflow_id = $1::text::uuid",
+            &old_workflow,
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while remaining(&mut client) > 0 && Instant::now() < deadline {
+        collect(&mut listener, &workflow, 100, Duration::from_millis(500));
+    }
+    assert_eq!(remaining(&mut client), 0, "the worker deleted every expired execution");
+    let (fired, missed): (i64, i64) = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE status = 'triggered'), count(*) FILTER (WHERE status = 'missed')
+               FROM workflow_scheduler.workflow_schedule_executions WHERE schedule_id = $1::text::uuid",
+            &[&schedule_id],
+        )
+        .map(|row| (row.get(0), row.get(1)))
+        .unwrap();
+    assert!(fired >= 3, "the schedule kept firing meanwhile: {fired}");
+    assert_eq!(missed, 0, "no fire was delayed past its 1 s grace while a million rows went");
+    remove_workflow(&mut client, &workflow);
+    remove_workflow(&mut client, &old_workflow);
+}
