@@ -79,14 +79,41 @@ fn schedule_rule_description(
     scheduled_time: Option<TimestampWithTimeZone>,
     timezone: Option<&str>,
 ) -> String {
-    describe_rule(
-        schedule_type.unwrap_or_default(),
-        cron_expression,
+    let scheduled_time = scheduled_time.and_then(to_utc);
+    let timezone = timezone.unwrap_or("UTC");
+    let schedule_type = schedule_type.unwrap_or_default();
+    // A view over many schedules asks for the same few rules again and again: remember them.
+    let key = (
+        schedule_type.to_string(),
+        cron_expression.map(str::to_string),
         interval_seconds,
-        scheduled_time.and_then(to_utc),
-        timezone.unwrap_or("UTC"),
-    )
-    .unwrap_or_else(|err| format!("(cannot be described: {err})"))
+        scheduled_time.map(|t| t.timestamp_micros()),
+        timezone.to_string(),
+    );
+    if let Some(known) = DESCRIPTIONS.with(|cache| cache.borrow().get(&key).cloned()) {
+        return known;
+    }
+    let description = describe_rule(schedule_type, cron_expression, interval_seconds, scheduled_time, timezone)
+        .unwrap_or_else(|err| format!("(cannot be described: {err})"));
+    DESCRIPTIONS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= DESCRIPTION_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, description.clone());
+    });
+    description
+}
+
+/// Rules remembered per backend; cleared when full (a cron expression is at most 1 KB, so the
+/// cache stays within a few MB).
+const DESCRIPTION_CACHE_ENTRIES: usize = 4096;
+
+type RuleKey = (String, Option<String>, Option<i32>, Option<i64>, String);
+
+thread_local! {
+    static DESCRIPTIONS: std::cell::RefCell<std::collections::HashMap<RuleKey, String>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// The most occurrences one preview lists.
