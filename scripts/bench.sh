@@ -4,6 +4,9 @@
 #   2. SQL schedule_next over 1,000,000 rows vs a builtin baseline (bench/schedule_next_sql.sh)
 #   3. firing: bursts, steady state and worker memory, vs pg_cron 1.4.2 (bench/fire_bench.sh)
 #   4. the slowest adversarial inputs of at most 10 KB, vs a trivial call (bench/input_bound.sh)
+#   5. HTTP hooks end to end, vs firing without hooks, pg_net (if installed) and a plain client
+#      loop (bench/delivery_bench.sh)
+#   6. execution_claim + execution_complete, vs plain UPDATE ... SKIP LOCKED (bench/claim_bench.sh)
 # Figures are recorded by hand in docs/benchmarks.md. Expects `make install` to have run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +22,9 @@ bash bench/fire_bench.sh
 echo
 echo "== 4. the slowest inputs"
 bash bench/input_bound.sh
+echo
+echo "== 5. HTTP hooks: deliveries, against pg_net or a plain client loop"
+bash bench/delivery_bench.sh
+echo
+echo "== 6. the execution lifecycle: claim and complete"
+bash bench/claim_bench.sh
