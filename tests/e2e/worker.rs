@@ -112,8 +112,12 @@ fn retention_deletes_a_million_old_rows_while_a_schedule_keeps_firing_within_a_t
     running_worker_pid(&mut client);
     let workflow = new_workflow(&mut client);
     // A schedule every second whose grace is 1 s: a fire delayed by the deletes would be missed.
-    let every_second =
-        add(&mut client, &workflow, r#"{"schedule_type": "interval", "interval_seconds": 1, "grace_seconds": 1}"#, "{}");
+    let every_second = add(
+        &mut client,
+        &workflow,
+        r#"{"schedule_type": "interval", "interval_seconds": 1, "grace_seconds": 1}"#,
+        "{}",
+    );
     let schedule_id = every_second["schedule_id"].as_str().unwrap().to_string();
     // A million finished executions of another schedule, 40 days old: past the 30-day retention.
     let old_workflow = new_workflow(&mut client);
