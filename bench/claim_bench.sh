@@ -9,7 +9,7 @@
 #   RUNS=3                 runs, each in a fresh cluster; odd runs measure workflow_scheduler
 #                          first, even runs the peer first; medians at the end
 #   CLAIM_BENCH_ARGS=      extra options for claim_bench run (--n 20000 --sessions 4 --batch 50
-#                          --modes batch,per-row --session-role engine|postgres)
+#                          --modes batch,per-row --session-roles engine,postgres)
 #   BENCH_DIR=/tmp/wscl    cluster directory (short: it holds the socket); PORT=54362
 #   RESULTS=/tmp/claim_bench-results   per-run output and server logs
 #   CARGO_TARGET_DIR=/tmp/bench-target
@@ -57,7 +57,7 @@ for run in $(seq 1 "$runs"); do
     echo "load average after run $run: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
     bash "$root/scripts/cluster.sh" stop "$dir"
     cp "$dir/server.log" "$results/server-$run.log"
-    problems="$(grep -E '\] (WARNING|ERROR|FATAL|PANIC):' "$results/server-$run.log" | grep -vE 'terminating connection due to administrator command|database "bench" does not exist' || true)"
+    problems="$(grep -E '\] (WARNING|ERROR|FATAL|PANIC):' "$results/server-$run.log" | grep -vE 'terminating (connection|autovacuum process) due to administrator command|database "bench" does not exist' || true)"
     if [ -n "$problems" ]; then
         echo "server log: $(printf '%s\n' "$problems" | wc -l) WARNING/ERROR/FATAL/PANIC lines, first: $(printf '%s\n' "$problems" | head -3)" | tee -a "$out"
     else

@@ -5,7 +5,7 @@
 //! bench/claim_bench.sh starts the cluster and runs this; by hand:
 //!
 //!   claim_bench run SOCKET_DIR PORT DATABASE [--n 20000] [--sessions 4] [--batch 50]
-//!               [--modes batch,per-row] [--first ws|peer] [--session-role engine|postgres]
+//!               [--modes batch,per-row] [--first ws|peer] [--session-roles engine,postgres]
 //!   claim_bench summarize RESULT_FILE...       (medians over several runs)
 //!
 //! Setup: a login role `engine` with the two documented grants creates N one-time schedules
@@ -23,8 +23,9 @@
 //!   (`execution_complete` over `unnest($1)`; the peer: `UPDATE ... WHERE id = ANY($1)`).
 //! - per-row: one statement per execution, as `examples/engine.rs` does.
 //!
-//! `--session-role postgres` runs the sessions as the superuser instead (a diagnostic: a
-//! superuser sees every schedule, so `execution_claim` has no owner filter).
+//! `--session-roles engine,postgres` also runs everything with sessions of the superuser, in the
+//! same run (a diagnostic: a superuser sees every schedule, so `execution_claim` has no owner
+//! filter).
 //!
 //! executions/s = N / (time until the last session saw an empty claim). Every statement is
 //! prepared once per session, for both systems. Output: markdown tables plus `RESULT` lines.
@@ -99,7 +100,7 @@ struct Options {
     batch: i32,
     modes: Vec<String>,
     peer_first: bool,
-    session_role: String,
+    session_roles: Vec<String>,
 }
 
 fn parse_options(rest: &[String]) -> Res<Options> {
@@ -109,7 +110,7 @@ fn parse_options(rest: &[String]) -> Res<Options> {
         batch: 50,
         modes: vec!["batch".into(), "per-row".into()],
         peer_first: false,
-        session_role: ENGINE_ROLE.to_string(),
+        session_roles: vec![ENGINE_ROLE.to_string()],
     };
     let mut it = rest.iter();
     while let Some(flag) = it.next() {
@@ -119,11 +120,11 @@ fn parse_options(rest: &[String]) -> Res<Options> {
             "--sessions" => opts.sessions = value.parse()?,
             "--batch" => opts.batch = value.parse()?,
             "--modes" => opts.modes = value.split(',').map(str::to_string).collect(),
-            "--session-role" => {
-                if value != ENGINE_ROLE && value != "postgres" {
-                    return Err(format!("--session-role is {ENGINE_ROLE} or postgres").into());
+            "--session-roles" => {
+                opts.session_roles = value.split(',').map(str::to_string).collect();
+                if !opts.session_roles.iter().all(|r| r == ENGINE_ROLE || r == "postgres") {
+                    return Err(format!("--session-roles takes {ENGINE_ROLE} and/or postgres").into());
                 }
-                opts.session_role = value.clone();
             }
             "--first" => {
                 opts.peer_first = match value.as_str() {
@@ -150,15 +151,18 @@ fn run(args: &[String]) -> Res<()> {
     let mut ctl = target.connect("postgres")?;
     setup(&target, &mut ctl, opts.n)?;
 
-    let mut records = Vec::new();
-    for mode in &opts.modes {
-        let order: [&str; 2] = if opts.peer_first { ["peer", "ws"] } else { ["ws", "peer"] };
-        for system in order {
-            reset(&mut ctl, opts.n)?;
-            let rec = measure(&target, system, mode, &opts)?;
-            records.push(rec);
+    let mut records: Vec<BTreeMap<String, String>> = Vec::new();
+    for role in &opts.session_roles {
+        for mode in &opts.modes {
+            let order: [&str; 2] = if opts.peer_first { ["peer", "ws"] } else { ["ws", "peer"] };
+            for system in order {
+                reset(&mut ctl, opts.n)?;
+                let rec = measure(&target, role, system, mode, &opts)?;
+                records.push(rec);
+            }
         }
     }
+    add_ratios(&mut records);
     println!();
     render(&records, 1);
     Ok(())
@@ -327,11 +331,11 @@ fn session(
     Ok(out)
 }
 
-fn measure(target: &Target, system: &str, mode: &str, opts: &Options) -> Res<BTreeMap<String, String>> {
+fn measure(target: &Target, role: &str, system: &str, mode: &str, opts: &Options) -> Res<BTreeMap<String, String>> {
     let start = Arc::new(Barrier::new(opts.sessions + 1));
     let mut handles = Vec::new();
     for k in 0..opts.sessions {
-        let client = target.connect(&opts.session_role)?;
+        let client = target.connect(role)?;
         let (system, mode, start) = (system.to_string(), mode.to_string(), Arc::clone(&start));
         let batch = opts.batch;
         handles.push(thread::spawn(move || session(client, &system, &mode, batch, format!("bench-{k}"), start)));
@@ -355,7 +359,7 @@ fn measure(target: &Target, system: &str, mode: &str, opts: &Options) -> Res<BTr
         f64::NAN
     };
     log(format!(
-        "{system} {mode}: {claimed} claimed ({} unique), {completed} completed in {elapsed_ms:.0} ms: {rate:.0} executions/s",
+        "{system} {mode} as {role}: {claimed} claimed ({} unique), {completed} completed in {elapsed_ms:.0} ms: {rate:.0} executions/s",
         unique.len()
     ));
     let pairs = [
@@ -365,7 +369,7 @@ fn measure(target: &Target, system: &str, mode: &str, opts: &Options) -> Res<BTr
         ("n", opts.n.to_string()),
         ("sessions", opts.sessions.to_string()),
         ("batch", opts.batch.to_string()),
-        ("role", opts.session_role.clone()),
+        ("role", role.to_string()),
         ("claimed", claimed.to_string()),
         ("unique", unique.len().to_string()),
         ("completed", completed.to_string()),
@@ -389,13 +393,19 @@ fn summarize(files: &[String]) -> Res<()> {
     }
     let mut groups: BTreeMap<(String, String, String), Vec<BTreeMap<String, String>>> = BTreeMap::new();
     for file in files {
+        let mut run: Vec<BTreeMap<String, String>> = Vec::new();
         for line in std::fs::read_to_string(file)?.lines() {
             let Some(rest) = line.strip_prefix("RESULT ") else { continue };
-            let rec: BTreeMap<String, String> = rest
-                .split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+            run.push(
+                rest.split_whitespace()
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            );
+        }
+        // workflow_scheduler / peer within each run (one file), then the median of those.
+        add_ratios(&mut run);
+        for rec in run {
             let field = |k: &str| rec.get(k).cloned().unwrap_or_default();
             let key = (field("mode"), field("system"), field("role"));
             groups.entry(key).or_default().push(rec);
@@ -406,8 +416,11 @@ fn summarize(files: &[String]) -> Res<()> {
     for recs in groups.values() {
         runs = runs.max(recs.len());
         let mut out = recs[0].clone();
-        for key in ["elapsed_ms", "per_s"] {
+        for key in ["elapsed_ms", "per_s", "ratio"] {
             let mut nums: Vec<f64> = recs.iter().filter_map(|r| r.get(key)?.parse().ok()).collect();
+            if nums.is_empty() {
+                continue;
+            }
             nums.sort_by(|a, b| a.total_cmp(b));
             let m = nums.len();
             let median = if m == 0 {
@@ -417,7 +430,7 @@ fn summarize(files: &[String]) -> Res<()> {
             } else {
                 (nums[m / 2 - 1] + nums[m / 2]) / 2.0
             };
-            out.insert(key.to_string(), f1(median));
+            out.insert(key.to_string(), if key == "ratio" { format!("{median:.2}") } else { f1(median) });
             let all: Vec<String> = recs.iter().filter_map(|r| r.get(key).cloned()).collect();
             out.insert(format!("{key}_runs"), all.join("/"));
         }
@@ -433,6 +446,23 @@ fn summarize(files: &[String]) -> Res<()> {
     println!();
     render(&medians, runs);
     Ok(())
+}
+
+/// Gives each workflow_scheduler record of one run its rate relative to the peer's in the same
+/// mode and role, as `ratio`.
+fn add_ratios(run: &mut [BTreeMap<String, String>]) {
+    let peers: Vec<(String, f64)> = run
+        .iter()
+        .filter(|r| get(r, "system") == "peer")
+        .map(|r| (format!("{}/{}", get(r, "mode"), get(r, "role")), num(r, "per_s")))
+        .collect();
+    for r in run.iter_mut().filter(|r| get(r, "system") == "ws") {
+        let key = format!("{}/{}", get(r, "mode"), get(r, "role"));
+        if let Some((_, peer)) = peers.iter().find(|(k, _)| *k == key) {
+            let ratio = num(r, "per_s") / peer;
+            r.insert("ratio".to_string(), format!("{ratio:.2}"));
+        }
+    }
 }
 
 fn get<'a>(rec: &'a BTreeMap<String, String>, key: &str) -> &'a str {
@@ -453,7 +483,7 @@ fn with_runs(rec: &BTreeMap<String, String>, key: &str) -> String {
 fn render(records: &[BTreeMap<String, String>], runs: usize) {
     let suffix = if runs > 1 { format!(" (median of {runs} runs; each run in parentheses)") } else { String::new() };
     println!("### Claim + complete: N triggered executions, concurrent engine sessions{suffix}\n");
-    println!("| mode | system | role | N | sessions | batch | claimed (unique) | completed | elapsed (ms) | executions/s | ws / peer |");
+    println!("| mode | system | role | N | sessions | batch | claimed (unique) | completed | elapsed (ms) | executions/s | ws / peer, same run |");
     println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut sorted: Vec<&BTreeMap<String, String>> = records.iter().collect();
     sorted.sort_by(|a, b| {
@@ -463,14 +493,7 @@ fn render(records: &[BTreeMap<String, String>], runs: usize) {
             .then(get(b, "system").cmp(get(a, "system")))
     });
     for r in &sorted {
-        let peer = records.iter().find(|p| {
-            get(p, "mode") == get(r, "mode") && get(p, "role") == get(r, "role") && get(p, "system") == "peer"
-        });
-        let ratio = if get(r, "system") == "ws" {
-            peer.map_or("-".to_string(), |p| format!("{:.2}", num(r, "per_s") / num(p, "per_s")))
-        } else {
-            "-".to_string()
-        };
+        let ratio = if get(r, "system") == "ws" { with_runs(r, "ratio") } else { "-".to_string() };
         println!(
             "| {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} | {} |",
             get(r, "mode"),

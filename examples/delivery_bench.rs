@@ -578,9 +578,27 @@ fn run(args: &[String]) -> Res<()> {
     if end != bench.pids {
         println!("WARNING: a worker pid changed during the run: {:?} -> {end:?} (did it crash?)", bench.pids);
     }
+    add_fire_ratios(&mut records);
     println!();
     render(&records, 1);
     Ok(())
+}
+
+/// Gives each burst with a hook (`fire-hook`, `outbox`) its fire rate relative to the
+/// `fire-nohook` burst of the same run (`records` come from one run), as `fire_ratio`.
+fn add_fire_ratios(records: &mut [Record]) {
+    let baseline: Vec<(String, f64)> = records
+        .iter()
+        .filter(|r| get(r, "kind") == "fire-nohook")
+        .map(|r| (format!("{}/{}", get(r, "workers"), get(r, "n")), num(r, "fires_per_s")))
+        .collect();
+    for r in records.iter_mut().filter(|r| matches!(get(r, "kind"), "fire-hook" | "outbox")) {
+        let key = format!("{}/{}", get(r, "workers"), get(r, "n"));
+        if let Some((_, base)) = baseline.iter().find(|(k, _)| *k == key) {
+            let ratio = num(r, "fires_per_s") / base;
+            r.insert("fire_ratio".to_string(), format!("{ratio:.2}"));
+        }
+    }
 }
 
 /// Waits (bounded) until no delivery is pending, so a TRUNCATE cannot pull rows from under
@@ -1026,7 +1044,7 @@ fn steady(bench: &mut Bench, rate: usize, warm_s: i64, window_s: i64) -> Res<Rec
 // summarize: medians over several runs' RESULT lines
 
 /// The figures whose every run is shown next to the median.
-const HEADLINES: [&str; 10] = [
+const HEADLINES: [&str; 11] = [
     "fire_drain_ms",
     "delivery_drain_ms",
     "deliveries_per_s",
@@ -1037,6 +1055,7 @@ const HEADLINES: [&str; 10] = [
     "notify_p99_ms",
     "fires_per_s",
     "sending_per_s",
+    "fire_ratio",
 ];
 
 fn summarize(files: &[String]) -> Res<()> {
@@ -1045,13 +1064,19 @@ fn summarize(files: &[String]) -> Res<()> {
     }
     let mut groups: BTreeMap<(String, u64, u64, u64), Vec<Record>> = BTreeMap::new();
     for file in files {
+        let mut run: Vec<Record> = Vec::new();
         for line in std::fs::read_to_string(file)?.lines() {
             let Some(rest) = line.strip_prefix("RESULT ") else { continue };
-            let rec: Record = rest
-                .split_whitespace()
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+            run.push(
+                rest.split_whitespace()
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            );
+        }
+        // Ratios within each run (each file is one run of one cluster), then medians of them.
+        add_fire_ratios(&mut run);
+        for rec in run {
             let key = (
                 rec.get("kind").cloned().unwrap_or_default(),
                 rec.get("workers").and_then(|n| n.parse().ok()).unwrap_or(0),
@@ -1075,7 +1100,9 @@ fn summarize(files: &[String]) -> Res<()> {
                 nums.sort_by(|a, b| a.total_cmp(b));
                 let m = nums.len();
                 let median = if m % 2 == 1 { nums[m / 2] } else { (nums[m / 2 - 1] + nums[m / 2]) / 2.0 };
-                if values.iter().all(|v| !v.contains('.')) && median.fract() == 0.0 {
+                if key.ends_with("ratio") {
+                    format!("{median:.2}")
+                } else if values.iter().all(|v| !v.contains('.')) && median.fract() == 0.0 {
                     format!("{median:.0}")
                 } else {
                     f1(median)
@@ -1195,15 +1222,14 @@ fn render(records: &[Record], runs: usize) {
     let fires: Vec<&Record> = of("fire-nohook").into_iter().chain(of("fire-hook")).chain(of("outbox")).collect();
     if !fires.is_empty() {
         println!("### Firing with and without hooks: the same burst{suffix}\n");
-        println!("| schedules | http_workers | N | notified | fire drain (ms) | fires/s | vs no hook |");
+        println!(
+            "| schedules | http_workers | N | notified | fire drain (ms) | fires/s | fires/s / no hook's, same run |"
+        );
         println!("|---|---:|---:|---:|---:|---:|---:|");
         for r in &fires {
-            let base = records.iter().find(|b| {
-                get(b, "kind") == "fire-nohook" && get(b, "workers") == get(r, "workers") && get(b, "n") == get(r, "n")
-            });
-            let ratio = base.map_or(f64::NAN, |b| num(r, "fires_per_s") / num(b, "fires_per_s"));
+            let ratio = if get(r, "kind") == "fire-nohook" { "1".to_string() } else { with_runs(r, "fire_ratio") };
             println!(
-                "| {} | {} | {} | {} | {} | {} | {:.2} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 match get(r, "kind") {
                     "fire-nohook" => "no hook",
                     "fire-hook" => "hook, delivered while firing",
@@ -1289,8 +1315,8 @@ fn render(records: &[Record], runs: usize) {
         );
     }
     for workers in [16, 64] {
-        if let (Some(h), Some(b)) = (find("fire-hook", workers), find("fire-nohook", workers)) {
-            let ratio = num(h, "fires_per_s") / num(b, "fires_per_s");
+        if let Some(h) = find("fire-hook", workers) {
+            let ratio = num(h, "fire_ratio");
             println!(
                 "| firing with a hook on every schedule >= 0.8 x without (http_workers = {workers}) | {ratio:.2} | {} |",
                 verdict(Some(ratio >= 0.8))
