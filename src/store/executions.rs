@@ -9,19 +9,14 @@ use pgrx::{JsonB, Uuid};
 use crate::pg::spi::{required, spi_failed};
 use crate::pg::time_conv::from_utc;
 
-/// Only schedules of the roles in parameter `param` (the caller's reach), as a statement
-/// filter; `true` when `owners` is `None` (all). Two texts, not `$n IS NULL OR ...`: with the
-/// `OR`, the planner hashes every schedule on every call instead of probing per execution.
-fn owned_by(param: &str, owners: &Option<Vec<String>>) -> String {
-    match owners {
-        None => "true".to_string(),
-        Some(_) => format!(
-            "EXISTS (
-                 SELECT 1 FROM workflow_scheduler.workflow_schedules AS s
-                  WHERE s.schedule_id OPERATOR(pg_catalog.=) e.schedule_id
-                    AND s.owner_role::pg_catalog.text OPERATOR(pg_catalog.=) ANY ({param}::pg_catalog.text[]))"
-        ),
-    }
+/// Only schedules of these roles (`None`: all): the caller's reach, as a statement filter.
+const OWNED_BY: &str = "($OWNERS::pg_catalog.text[] IS NULL OR EXISTS (
+        SELECT 1 FROM workflow_scheduler.workflow_schedules AS s
+         WHERE s.schedule_id OPERATOR(pg_catalog.=) e.schedule_id
+           AND s.owner_role::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($OWNERS)))";
+
+fn owned_by(param: &str) -> String {
+    OWNED_BY.replace("$OWNERS", param)
 }
 
 /// An execution that ran out of its schedule's `max_runtime_seconds`.
@@ -55,7 +50,7 @@ pub fn time_out_overdue(now: DateTime<Utc>, limit: i64, owners: Option<Vec<Strin
                              WHERE s.schedule_id OPERATOR(pg_catalog.=) e.schedule_id),
                            (SELECT s.max_runtime_seconds FROM workflow_scheduler.workflow_schedules AS s
                              WHERE s.schedule_id OPERATOR(pg_catalog.=) e.schedule_id)",
-                owned_by("$3", &owners)
+                owned_by("$3")
             ),
             None,
             &[from_utc(now).into(), limit.into(), owners.into()],
@@ -124,7 +119,7 @@ pub fn claim(
                    FROM picked
                   WHERE e.execution_id OPERATOR(pg_catalog.=) picked.execution_id
                  RETURNING e.execution_id, e.schedule_id, e.workflow_id, e.scheduled_for, e.attempt, e.trigger_data",
-                owned = owned_by("$4", &owners)
+                owned = owned_by("$4")
             ),
             None,
             &[limit.into(), lease.into(), claimed_by.into(), owners.into()],
