@@ -7,9 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PG_BIN=/usr/lib/postgresql/15/bin
+# The binaries of the major being tested: PG_CONFIG (set by the Makefile), else the system 15.
+PG_BIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
 dir=${WS_CRASH_DIR:-/tmp/ws-crash}
-port=54351
+port=${WS_CRASH_PORT:-54351}
 n=5000
 hooked=1000
 as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make install`: builds the extension and installs it into the system PostgreSQL 15.
+# `make install`: builds the extension and installs it into the system PostgreSQL 15, or into the
+# major whose pg_config is $PG_CONFIG (`make install PG=17`).
 #
 # Every file is written next to its destination under a temporary name and renamed over the
 # old one. A running server that has the old library mapped keeps using the old file (the
@@ -16,7 +17,11 @@ cd "$(dirname "$0")/.."
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 package=target/ws-package
 rm -rf "$package"
-cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$package"
+# Cargo.toml's default feature is pg15; another major builds with its own feature only.
+major=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+features=()
+[ "$major" = 15 ] || features=(--no-default-features --features "pg$major")
+cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$package" "${features[@]}"
 
 libdir=$("$PG_CONFIG" --pkglibdir)
 extdir=$("$PG_CONFIG" --sharedir)/extension
