@@ -27,7 +27,8 @@ mkdir -p "$regress_out"
 cp -r pg_test/sql pg_test/expected "$regress_out/"
 [ "$(id -u)" -eq 0 ] && chown -R postgres:postgres "$regress_out"
 tests=$(cd pg_test/sql && ls *.sql | sed 's/\.sql$//' | sort)
-if ! as_pg "$PG_REGRESS" --inputdir="$regress_out" --outputdir="$regress_out" \
+# --bindir: a relocated build (the PyPI wheels) has another psql path compiled in.
+if ! as_pg "$PG_REGRESS" --bindir="$("$pg_config" --bindir)" --inputdir="$regress_out" --outputdir="$regress_out" \
     --host="$dir" --port="$port" --user=postgres --dbname=ws_regress $tests; then
   cat "$regress_out/regression.diffs" 2>/dev/null || true
   exit 1

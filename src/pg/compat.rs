@@ -8,12 +8,12 @@ use pgrx::pg_sys;
 /// # Safety
 /// Only in a backend that has its `MyProc` (after `InitProcess`).
 pub unsafe fn my_procno() -> i32 {
-    #[cfg(not(feature = "pg18"))]
+    #[cfg(not(any(feature = "pg17", feature = "pg18")))]
     {
         (*pg_sys::MyProc).pgprocno
     }
-    // 18 dropped PGPROC.pgprocno; its GetNumberFromPGProc() is this pointer difference.
-    #[cfg(feature = "pg18")]
+    // 17 dropped PGPROC.pgprocno; its GetNumberFromPGProc() is this pointer difference.
+    #[cfg(any(feature = "pg17", feature = "pg18"))]
     {
         pg_sys::MyProc.offset_from((*pg_sys::ProcGlobal).allProcs) as i32
     }
