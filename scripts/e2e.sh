@@ -67,6 +67,9 @@ bash scripts/failover_test.sh
 echo "== kill -9 of the postmaster during a burst"
 bash scripts/crash_test.sh
 
+echo "== every sql block in the docs"
+bash scripts/docs_test.sh "$dir-docs" "$port"
+
 echo "== end-to-end tests (tests/)"
 # tests/e2e/examples.rs runs the engine examples: the Rust one is built here, the Node one
 # needs its packages (scripts/setup.sh runs npm ci).

@@ -9,6 +9,8 @@ PG_CONFIG=/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config
 APT_PACKAGES=(postgresql-${PG_MAJOR} postgresql-server-dev-${PG_MAJOR} libclang-dev clang pkg-config sudo)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# docs/migrating.md's cron.job conversion runs against a real pg_cron (scripts/docs_test.sh).
+APT_PACKAGES+=(postgresql-${PG_MAJOR}-cron)
 # A non-root developer also needs setfacl, to get write access to PostgreSQL's lib dirs below.
 [ "$(id -u)" -eq 0 ] || APT_PACKAGES+=(acl)
 
