@@ -3,8 +3,8 @@
 the docs cannot rot. Called by scripts/docs_test.sh, which starts the cluster.
 
 Per file, in order, in one psql session (ON_ERROR_STOP) as the superuser, in a database made
-afresh for that file (`ws_docs_<file>`), where the extension does not exist yet, and with no
-role but postgres. A block that
+afresh for that file (`ws_docs_<file>`), where the extension does not exist yet. Roles are
+cluster-wide: a file's hidden setup creates the roles it needs only if they are missing. A block that
 needs context no reader needs to see gets it from an HTML comment right in the Markdown:
 
     <!-- sql-test
@@ -93,20 +93,24 @@ def psql(host, port, db, *args, stdin=None):
 def main():
     host, port, files = sys.argv[1], sys.argv[2], sys.argv[3:]
     failed, blocks_run = 0, 0
+    # A clean slate: the last run's databases, then every role but postgres (roles are
+    # cluster-wide, so a file's hidden setup creates its roles only if missing). The docs
+    # cluster is this script's alone.
+    for statement in (
+        "SELECT format('DROP DATABASE %I WITH (FORCE)', datname) FROM pg_catalog.pg_database"
+        " WHERE datname LIKE 'ws\\_docs\\_%' \\gexec",
+        "SELECT format('DROP ROLE %I', rolname) FROM pg_catalog.pg_roles"
+        " WHERE rolname !~ '^pg_' AND rolname <> 'postgres' \\gexec",
+    ):
+        result = psql(host, port, "postgres", stdin=statement + "\n")
+        if result.returncode != 0:
+            sys.exit(result.stderr)
     for path in files:
         blocks = chunks(path)
         if not any(kind == "sql" for _, kind, _ in blocks):
             continue
         db = "ws_docs_" + re.sub(r"[^a-z0-9]+", "_", path.lower().rsplit("/", 1)[-1].removesuffix(".md"))
-        # Roles are cluster-wide: the previous file's database and roles go, so each file starts
-        # alike. The docs cluster is this script's alone.
-        setup = [
-            "SELECT format('DROP DATABASE %I WITH (FORCE)', datname) FROM pg_catalog.pg_database"
-            " WHERE datname LIKE 'ws\\_docs\\_%' \\gexec",
-            "SELECT format('DROP ROLE %I', rolname) FROM pg_catalog.pg_roles"
-            " WHERE rolname !~ '^pg_' AND rolname <> 'postgres' \\gexec",
-            f"CREATE DATABASE {db}",
-        ]
+        setup = [f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", f"CREATE DATABASE {db}"]
         for statement in setup:
             result = psql(host, port, "postgres", stdin=statement + "\n")
             if result.returncode != 0:

@@ -18,3 +18,15 @@ bash scripts/cluster.sh start "$dir" "$port" \
 files=(README.md docs/*.md)
 [ -f CHANGELOG.md ] && files+=(CHANGELOG.md)
 python3 scripts/docs_sql.py "$dir" "$port" "${files[@]}"
+
+# docs/configuration.md describes every setting the server knows.
+missing=0
+for name in $(/usr/lib/postgresql/15/bin/psql -X -At -h "$dir" -p "$port" -U postgres -d postgres \
+    -c "SELECT name FROM pg_catalog.pg_settings WHERE name LIKE 'workflow\_scheduler.%'"); do
+  if ! grep -q "\`$name\`" docs/configuration.md; then
+    echo "docs/configuration.md does not describe $name" >&2
+    missing=1
+  fi
+done
+[ "$missing" -eq 0 ] && echo "docs/configuration.md: every workflow_scheduler setting described"
+exit "$missing"
