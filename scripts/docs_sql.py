@@ -59,9 +59,11 @@ def with_checks(path, fence, text):
     out, expected = [], {}
     for number, line in enumerate(text.split("\n")):
         match = CHECK.match(line)
-        if not match or not match.group(1).rstrip().endswith(";"):
+        if not match:
             out.append(line)
             continue
+        if not match.group(1).rstrip().endswith(";"):
+            sys.exit(f"{path}:{fence + 1 + number}: --> must follow the ; that ends a statement")
         # The statement began after the previous line that ended one (or the block's start).
         start = len(out)
         while start > 0 and not re.sub(r"\s--.*$", "", out[start - 1]).rstrip().endswith(";") \
