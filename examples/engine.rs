@@ -103,17 +103,23 @@ fn connection_config() -> Result<tokio_postgres::Config, Box<dyn std::error::Err
     let user = var("PGUSER", &var("USER", "postgres"));
     let mut config = tokio_postgres::Config::new();
     config
-        .host(&var("PGHOST", "/var/run/postgresql"))
+        .host(var("PGHOST", "/var/run/postgresql"))
         .port(var("PGPORT", "5432").parse()?)
-        .dbname(&var("PGDATABASE", &user))
+        .dbname(var("PGDATABASE", &user))
         .user(&user);
     Ok(config)
 }
 
 /// Stands in for starting the workflow. A long run calls `execution_heartbeat` before its
 /// lease runs out; false means the scheduler gave the execution up (it timed out).
-async fn run_workflow(client: &Client, execution_id: uuid::Uuid, trigger: &Value) -> Result<Value, tokio_postgres::Error> {
-    let still_ours: bool =
-        client.query_one("SELECT workflow_scheduler.execution_heartbeat($1, '5 minutes')", &[&execution_id]).await?.get(0);
+async fn run_workflow(
+    client: &Client,
+    execution_id: uuid::Uuid,
+    trigger: &Value,
+) -> Result<Value, tokio_postgres::Error> {
+    let still_ours: bool = client
+        .query_one("SELECT workflow_scheduler.execution_heartbeat($1, '5 minutes')", &[&execution_id])
+        .await?
+        .get(0);
     Ok(json!({ "workflow_id": trigger["workflow_id"], "still_ours": still_ours, "engine": "rust" }))
 }

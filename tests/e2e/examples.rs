@@ -88,9 +88,7 @@ fn run_engine(language: &str, mut command: Command) {
     });
 
     // Once the engine caught up, more fire while it waits.
-    wait_until("the engine completes what it missed", || {
-        executions(&mut app, &workflow, "completed").len() == BEFORE
-    });
+    wait_until("the engine completes what it missed", || executions(&mut app, &workflow, "completed").len() == BEFORE);
     add_burst(&mut app, &workflow, AFTER as i32, 1.0);
 
     let status = child.wait().unwrap();
