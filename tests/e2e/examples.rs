@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -51,11 +51,21 @@ fn executions(client: &mut Client, workflow: &str, status: &str) -> Vec<String> 
         .collect()
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
     while !done() {
         assert!(Instant::now() < deadline, "gave up waiting: {what}");
         thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Kills the engine if the test fails before it stops on its own.
+struct Engine(Child);
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -65,10 +75,12 @@ fn run_engine(language: &str, mut command: Command) {
 
     // Fired while no engine runs: only a claim can find these.
     add_burst(&mut app, &workflow, BEFORE as i32, 0.5);
-    wait_until("the first schedules fire", || executions(&mut app, &workflow, "triggered").len() == BEFORE);
+    wait_until("the first schedules fire", Duration::from_secs(60), || {
+        executions(&mut app, &workflow, "triggered").len() == BEFORE
+    });
 
     let port = std::env::var("WS_E2E_PORT").unwrap();
-    let mut child = command
+    let child = command
         .arg((BEFORE + AFTER).to_string())
         .arg(ENGINE_SECONDS)
         .current_dir(repo())
@@ -80,18 +92,23 @@ fn run_engine(language: &str, mut command: Command) {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|err| panic!("start the {language} engine: {err}"));
-    let mut stdout = child.stdout.take().unwrap();
+    let mut child = Engine(child);
+    let mut stdout = child.0.stdout.take().unwrap();
     let reader = thread::spawn(move || {
         let mut out = String::new();
         stdout.read_to_string(&mut out).unwrap();
         out
     });
 
+    // No NOTIFY comes for these: an engine that waited before claiming would find them only at
+    // its idle claim, 30 s later. 20 s is far more than a start-up takes, and less than that.
+    wait_until("the engine completes what it missed", Duration::from_secs(20), || {
+        executions(&mut app, &workflow, "completed").len() == BEFORE
+    });
     // Once the engine caught up, more fire while it waits.
-    wait_until("the engine completes what it missed", || executions(&mut app, &workflow, "completed").len() == BEFORE);
     add_burst(&mut app, &workflow, AFTER as i32, 1.0);
 
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     let output = reader.join().unwrap();
     println!("{language} engine:\n{output}");
     assert!(status.success(), "the {language} engine exited with {status}");
