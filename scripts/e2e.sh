@@ -67,6 +67,12 @@ bash scripts/failover_test.sh
 echo "== kill -9 of the postmaster during a burst"
 bash scripts/crash_test.sh
 
+echo "== every sql block in the docs"
+bash scripts/docs_test.sh "$dir-docs" "$port"
+
 echo "== end-to-end tests (tests/)"
+# tests/e2e/examples.rs runs the engine examples: the Rust one is built here, the Node one
+# needs its packages (scripts/setup.sh runs npm ci).
+cargo build --release --example engine
 WS_E2E_HOST="$dir" WS_E2E_PORT="$port" WS_E2E_DB=ws_e2e \
   cargo test --release --test e2e -- --test-threads=1
