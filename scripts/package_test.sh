@@ -137,7 +137,7 @@ apt_get install "$old_deb" >/dev/null
 [ "$(installed_version)" = "installed $old_version" ] || fail "dpkg reports '$(installed_version)'"
 libfile=/usr/lib/postgresql/$MAJOR/lib/workflow_scheduler.so
 extdir=/usr/share/postgresql/$MAJOR/extension
-dpkg -L "$PACKAGE" | grep -qx "$libfile" || fail "dpkg -L does not list $libfile"
+grep -qx "$libfile" <<<"$(dpkg -L "$PACKAGE")" || fail "dpkg -L does not list $libfile"
 [ -f "$extdir/workflow_scheduler--0.1.0.sql" ] || fail "no 0.1.0 install script"
 
 bash scripts/cluster.sh start "$dir" "$port" \
@@ -159,7 +159,7 @@ apt_get install "$new_deb" >/dev/null
 [ "$(installed_version)" = "installed $new_version" ] || fail "dpkg reports '$(installed_version)'"
 for script in "workflow_scheduler--0.1.0.sql" "workflow_scheduler--$new_upstream.sql" \
   "workflow_scheduler--0.1.0--$new_upstream.sql"; do
-  dpkg -L "$PACKAGE" | grep -qx "$extdir/$script" || fail "the package lacks $script"
+  grep -qx "$extdir/$script" <<<"$(dpkg -L "$PACKAGE")" || fail "the package lacks $script"
 done
 cmp -s "$libfile" <(dpkg-deb --fsys-tarfile "$new_deb" | tar -xO ".$libfile") ||
   fail "$libfile is not the new package's library"
