@@ -45,7 +45,7 @@ endif
 test-e2e: install
 	bash scripts/e2e.sh
 
-# The Debian package postgresql-$(PG)-workflow-scheduler_<version>_amd64.deb in target/debian/.
+# The Debian package postgresql-$(PG)-workflow-scheduler_<version>-<revision>_amd64.deb in target/debian/.
 # PG_CONFIG given on the command line builds against another server's headers.
 PG ?= 15
 package: setup
