@@ -5,6 +5,7 @@
 #   make bench   benchmarks; figures go to docs/benchmarks.md by hand
 #   make test PG=17   the same against another PostgreSQL major (13..18; 15 is the default)
 #   make test-all     every layer on every supported major
+#   make package PG=<major>   the Debian package (target/debian/), see docs/installation.md
 # Each target first runs scripts/setup.sh, which installs what is missing, idempotently.
 
 # The PostgreSQL major to build and test against: 15 is Debian's package, the others are
@@ -24,7 +25,7 @@ export PG PG_HOME PG_CONFIG
 PGRX_TEST_DIR ?= /tmp/ws-pgrx-test-$(PG)
 ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo yes)
 
-.PHONY: setup install lint test test-unit test-pg test-e2e test-regress test-all test-newest demo bench clean
+.PHONY: setup install lint test test-unit test-pg test-e2e test-regress test-all test-newest demo bench clean package test-package
 
 setup:
 	@bash scripts/setup.sh
@@ -34,7 +35,8 @@ setup:
 install: setup
 	PG_CONFIG=$(PG_CONFIG) bash scripts/install.sh
 
-test: setup lint test-unit test-pg test-e2e
+# The package test installs into the system PostgreSQL 15: it belongs to PG=15's run only.
+test: setup lint test-unit test-pg test-e2e $(if $(filter 15,$(PG)),test-package)
 
 # Every layer on every supported major, one after the other.
 test-all: lint test-unit
@@ -71,6 +73,16 @@ test-e2e: install
 # Layer 3 alone, in a cluster of its own (test-e2e runs it too).
 test-regress: install
 	bash scripts/regress.sh
+
+# The Debian package postgresql-$(PG)-workflow-scheduler_<version>-<revision>_amd64.deb in target/debian/.
+# PG_CONFIG given on the command line builds against another server's headers.
+package: setup
+	bash scripts/package.sh $(PG)
+
+# The package for 15 built at 0.1.0 and now, installed with apt into the system PostgreSQL,
+# upgraded, fired, removed. It takes /tmp/system-pg15.lock itself for the apt and cluster part.
+test-package: setup
+	bash scripts/package_test.sh
 
 demo: install
 	bash scripts/demo.sh

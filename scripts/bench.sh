@@ -7,6 +7,8 @@
 #   5. HTTP hooks end to end, vs firing without hooks, pg_net (if installed) and a plain client
 #      loop (bench/delivery_bench.sh)
 #   6. execution_claim + execution_complete, vs plain UPDATE ... SKIP LOCKED (bench/claim_bench.sh)
+#   7. schedule_overview, scheduler_status() and retention at 100,000 schedules, vs plain reads
+#      of the table and pg_cron's cleanup DELETE (bench/operations_bench.sh)
 # Figures are recorded by hand in docs/benchmarks.md. Expects `make install` to have run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +30,6 @@ bash bench/delivery_bench.sh
 echo
 echo "== 6. the execution lifecycle: claim and complete"
 bash bench/claim_bench.sh
+echo
+echo "== 7. operations: overview, status, retention"
+bash bench/operations_bench.sh

@@ -62,6 +62,15 @@ bash scripts/failover_test.sh
 echo "== kill -9 of the postmaster during a burst"
 bash scripts/crash_test.sh
 
+# pg_cron, which docs/migrating.md's blocks need, is Debian's package for 15 only.
+if [ "$major" = 15 ]; then
+  echo "== every sql block in the docs"
+  bash scripts/docs_test.sh "$dir-docs" "$port"
+fi
+
 echo "== end-to-end tests (tests/)"
+# tests/e2e/examples.rs runs the engine examples: the Rust one is built here, the Node one
+# needs its packages (scripts/setup.sh runs npm ci).
+cargo build --release "${features[@]}" --example engine
 WS_E2E_HOST="$dir" WS_E2E_PORT="$port" WS_E2E_DB=ws_e2e WS_E2E_BINDIR="$PG_BIN" \
   cargo test --release "${features[@]}" --test e2e -- --test-threads=1

@@ -21,6 +21,8 @@ case "$PG" in
 esac
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# docs/migrating.md's cron.job conversion runs against a real pg_cron (scripts/docs_test.sh).
+APT_PACKAGES+=(postgresql-${PG_MAJOR}-cron)
 # A non-root developer also needs setfacl, to get write access to PostgreSQL's lib dirs below.
 [ "$(id -u)" -eq 0 ] || APT_PACKAGES+=(acl)
 
@@ -146,4 +148,24 @@ if ! python3 -c "import standardwebhooks" 2>/dev/null; then
   pip_install=(python3 -m pip install --quiet --disable-pip-version-check standardwebhooks==1.1.0)
   # A Debian-managed Python refuses pip installs unless told it may (PEP 668).
   "${pip_install[@]}" 2>/dev/null || "${pip_install[@]}" --break-system-packages
+fi
+
+# The engine examples (examples/, run by tests/e2e/examples.rs): psycopg 3 for the Python one,
+# the pg package for the Node one (from its package-lock.json).
+if ! python3 -c "import psycopg, sys; sys.exit(psycopg.__version__ != '3.3.9')" 2>/dev/null; then
+  echo "setup: installing the Python package psycopg[binary]"
+  pip_install=(python3 -m pip install --quiet --disable-pip-version-check "psycopg[binary]==3.3.9")
+  "${pip_install[@]}" 2>/dev/null || "${pip_install[@]}" --break-system-packages
+fi
+examples_node="$(dirname "$0")/../examples/node"
+# node_modules/.lock-installed: the lock file that npm ci last installed.
+if ! cmp -s "$examples_node/package-lock.json" "$examples_node/node_modules/.lock-installed"; then
+  if ! command -v npm >/dev/null; then
+    echo "setup: installing Node.js and npm"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+  fi
+  echo "setup: npm ci in examples/node"
+  (cd "$examples_node" && npm ci --no-audit --no-fund --loglevel=error &&
+    cp package-lock.json node_modules/.lock-installed)
 fi

@@ -148,7 +148,10 @@ CREATE TABLE workflow_scheduler.hook_secrets (
 -- mid-request, the row comes due again then (at least once).
 CREATE TABLE workflow_scheduler.deliveries (
     delivery_id       uuid PRIMARY KEY,
-    execution_id      uuid NOT NULL REFERENCES workflow_scheduler.workflow_schedule_executions (execution_id),
+    -- No foreign keys here or in delivery_attempts: these rows are written only in the fire's
+    -- transaction and deleted only by retention, with their execution. A key's per-row trigger
+    -- cost retention six times the delete itself (docs/benchmarks.md).
+    execution_id      uuid NOT NULL,
     hook              text NOT NULL,
     status            text NOT NULL DEFAULT 'pending',
     attempts          integer NOT NULL DEFAULT 0,
@@ -165,7 +168,7 @@ CREATE INDEX deliveries_hook_pending_idx ON workflow_scheduler.deliveries (hook,
 
 CREATE TABLE workflow_scheduler.delivery_attempts (
     id            bigserial PRIMARY KEY,
-    delivery_id   uuid NOT NULL REFERENCES workflow_scheduler.deliveries (delivery_id) ON DELETE CASCADE,
+    delivery_id   uuid NOT NULL,
     attempt       integer NOT NULL,
     attempted_at  timestamptz NOT NULL,
     status_code   integer,

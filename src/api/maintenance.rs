@@ -5,6 +5,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
 
+use scheduler_core::retention::MAX_BATCH_ROWS;
 use scheduler_core::AuditEvent;
 
 use crate::api::enter;
@@ -13,9 +14,6 @@ use crate::errors::{raise, ApiError};
 use crate::guc;
 use crate::pg::access::with_extension_rights;
 use crate::store::retention::{delete_expired, Deleted};
-
-/// Rows one statement deletes at most: a batch stays short whoever runs it.
-pub const RETENTION_BATCH: i64 = 10_000;
 
 /// Deletes every finished execution (with its deliveries) and audit row older than the
 /// retention settings, batch after batch, and returns the counts. Administrators only: it
@@ -31,9 +29,9 @@ fn run_maintenance() -> JsonB {
     let total = with_extension_rights(|| {
         let mut total = Deleted::default();
         loop {
-            let batch = delete_expired(guc::history_cutoff(now), guc::audit_cutoff(now), RETENTION_BATCH);
+            let batch = delete_expired(guc::history_cutoff(now), guc::audit_cutoff(now), MAX_BATCH_ROWS);
             total.add(batch);
-            if batch.executions < RETENTION_BATCH && batch.audit_rows < RETENTION_BATCH {
+            if batch.executions < MAX_BATCH_ROWS && batch.audit_rows < MAX_BATCH_ROWS {
                 break total;
             }
         }

@@ -12,8 +12,6 @@ mod preview;
 mod schedules;
 mod status;
 
-pub(crate) use maintenance::RETENTION_BATCH;
-
 use std::cell::Cell;
 
 use pgrx::pg_sys;

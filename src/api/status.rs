@@ -36,8 +36,11 @@ fn scheduler_status() -> JsonB {
             "reason": if sqlstate == 0 { "NOTIFY queue over workflow_scheduler.notify_queue_pause_at".to_string() } else { format!("SQLSTATE {}", unpack_sqlstate(sqlstate)) },
         })
     });
-    let unserved = shmem::unserved_database()
-        .map(|oid| unsafe { std::ffi::CStr::from_ptr(pg_sys::get_database_name(oid)).to_string_lossy().into_owned() });
+    // NULL when that database has been dropped since.
+    let unserved = shmem::unserved_database().and_then(|oid| {
+        let name = unsafe { pg_sys::get_database_name(oid) };
+        (!name.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(name) }.to_string_lossy().into_owned())
+    });
     let from_tables = Spi::get_one::<JsonB>(
         "SELECT pg_catalog.jsonb_build_object(
              'workers', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(

@@ -12,9 +12,9 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
 use scheduler_core::firing::faults::backoff;
+use scheduler_core::retention::RetentionPacer;
 use scheduler_core::AuditEvent;
 
-use crate::api::RETENTION_BATCH;
 use crate::audit;
 use crate::bgw::common::{self, Installed};
 use crate::firing::due_pass::PassSettings;
@@ -53,7 +53,7 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
     let mut said_why_idle: Option<String> = None;
     // Consecutive passes that failed with no schedule to blame: the backoff grows with them.
     let mut failures = 0;
-    let mut retention = Retention::default();
+    let mut retention = RetentionPacer::default();
     loop {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
@@ -89,11 +89,12 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
                 started = true;
                 failures = 0;
                 let mut sleep = sleep_until(*earliest);
-                // Retention in batches while the next schedule is far enough away and nothing
-                // committed a sooner one (the latch).
-                while sleep >= RETENTION_ROOM && retention.due() && !common::latch_is_set() {
+                // Retention in batches sized to the time before the next schedule, while
+                // nothing committed a sooner one (the latch).
+                while !common::latch_is_set() {
+                    let Some(limit) = retention.batch_rows(std::time::Instant::now(), sleep) else { break };
                     common::report_activity(true, c"retention");
-                    retention.run_batch();
+                    retention_batch(&mut retention, limit);
                     sleep = sleep_until(*earliest);
                 }
                 sleep
@@ -254,34 +255,16 @@ fn system_event(action: &'static str) {
     );
 }
 
-/// Retention runs between passes only when the next schedule is at least this far away, so a
-/// batch never delays a fire.
-const RETENTION_ROOM: Duration = Duration::from_millis(200);
-/// After a batch that found less than a full batch to delete, look again this much later (a
-/// look is two index probes).
-const RETENTION_EVERY: Duration = Duration::from_secs(10);
-
-/// When the worker next deletes what the retention settings expire.
-#[derive(Default)]
-struct Retention {
-    next_at: Option<std::time::Instant>,
-}
-
-impl Retention {
-    fn due(&self) -> bool {
-        self.next_at.is_none_or(|at| std::time::Instant::now() >= at)
-    }
-
-    /// One bounded batch in its own transaction; a full batch means more to delete soon.
-    fn run_batch(&mut self) {
-        let deleted = BackgroundWorker::transaction(|| {
-            let now = Utc::now();
-            delete_expired(guc::history_cutoff(now), guc::audit_cutoff(now), RETENTION_BATCH)
-        });
-        let more = deleted.executions >= RETENTION_BATCH || deleted.audit_rows >= RETENTION_BATCH;
-        if deleted.total() > 0 {
-            pgrx::debug1!("workflow_scheduler: retention deleted {deleted:?}");
-        }
-        self.next_at = Some(std::time::Instant::now() + if more { Duration::ZERO } else { RETENTION_EVERY });
+/// One retention batch of at most `limit` rows per kind, in its own transaction.
+fn retention_batch(pacer: &mut RetentionPacer, limit: i64) {
+    let started = std::time::Instant::now();
+    let deleted = BackgroundWorker::transaction(|| {
+        let now = Utc::now();
+        delete_expired(guc::history_cutoff(now), guc::audit_cutoff(now), limit)
+    });
+    let finished = std::time::Instant::now();
+    pacer.record(finished, limit, deleted.executions.max(deleted.audit_rows), finished - started);
+    if deleted.total() > 0 {
+        pgrx::debug1!("workflow_scheduler: retention deleted {deleted:?} (limit {limit})");
     }
 }

@@ -27,8 +27,8 @@ impl Deleted {
     }
 }
 
-/// Deletes at most `limit` finished executions triggered before `history_before` (and their
-/// deliveries, whose attempts cascade), and at most `limit` audit rows logged before
+/// Deletes at most `limit` finished executions triggered before `history_before` (with their
+/// deliveries and those deliveries' attempts), and at most `limit` audit rows logged before
 /// `audit_before`. `None` keeps that kind forever. An execution with a delivery still pending
 /// stays until it is delivered, failed or cancelled.
 pub fn delete_expired(
@@ -41,8 +41,11 @@ pub fn delete_expired(
         let (executions, deliveries) = Spi::connect_mut(|client| {
             let row = client
                 .update(
-                    "WITH old AS (
-                         SELECT e.execution_id FROM workflow_scheduler.workflow_schedule_executions AS e
+                    // Rows go by their tid, found through the partial index in age order: a
+                    // join on the key made each batch scan the whole table.
+                    "WITH old AS MATERIALIZED (
+                         SELECT e.ctid AS tid, e.execution_id
+                           FROM workflow_scheduler.workflow_schedule_executions AS e
                           WHERE e.status NOT IN ('triggered', 'running')
                             AND e.triggered_at OPERATOR(pg_catalog.<) $1
                             AND NOT EXISTS (
@@ -51,12 +54,15 @@ pub fn delete_expired(
                           ORDER BY e.triggered_at
                           LIMIT $2),
                      gone_deliveries AS (
-                         DELETE FROM workflow_scheduler.deliveries AS d USING old
-                          WHERE d.execution_id OPERATOR(pg_catalog.=) old.execution_id
-                         RETURNING 1),
+                         DELETE FROM workflow_scheduler.deliveries AS d
+                          WHERE d.execution_id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT old.execution_id FROM old))
+                         RETURNING d.delivery_id),
+                     gone_attempts AS (
+                         DELETE FROM workflow_scheduler.delivery_attempts AS a
+                          WHERE a.delivery_id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT g.delivery_id FROM gone_deliveries AS g))),
                      gone AS (
-                         DELETE FROM workflow_scheduler.workflow_schedule_executions AS e USING old
-                          WHERE e.execution_id OPERATOR(pg_catalog.=) old.execution_id
+                         DELETE FROM workflow_scheduler.workflow_schedule_executions AS e
+                          WHERE e.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT old.tid FROM old))
                          RETURNING 1)
                      SELECT (SELECT pg_catalog.count(*) FROM gone), (SELECT pg_catalog.count(*) FROM gone_deliveries)",
                     None,
@@ -72,9 +78,10 @@ pub fn delete_expired(
     if let Some(before) = audit_before {
         deleted.audit_rows = Spi::get_one_with_args::<i64>(
             "WITH gone AS (
-                 DELETE FROM workflow_scheduler.audit_log
-                  WHERE id IN (SELECT id FROM workflow_scheduler.audit_log
-                                WHERE logged_at OPERATOR(pg_catalog.<) $1 ORDER BY logged_at LIMIT $2)
+                 DELETE FROM workflow_scheduler.audit_log AS l
+                  WHERE l.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(
+                        SELECT o.ctid FROM workflow_scheduler.audit_log AS o
+                         WHERE o.logged_at OPERATOR(pg_catalog.<) $1 ORDER BY o.logged_at LIMIT $2))
                  RETURNING 1)
              SELECT pg_catalog.count(*) FROM gone",
             &[from_utc(before).into(), limit.into()],

@@ -287,6 +287,8 @@ mod tests {
              INSERT INTO workflow_scheduler.deliveries (delivery_id, execution_id, hook, next_attempt_at, created_at)
              SELECT gen_random_uuid(), execution_id, 'h', now(), now()
                FROM workflow_scheduler.workflow_schedule_executions WHERE trigger_data->>'n' = '2';
+             INSERT INTO workflow_scheduler.delivery_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms)
+             SELECT delivery_id, 1, now(), 500, 1 FROM workflow_scheduler.deliveries;
              INSERT INTO workflow_scheduler.audit_log (logged_at, event_type, action, result)
              VALUES (now() - interval '100 days', 'SYSTEM', 'old', 'SUCCESS'), (now() - interval '10 days', 'SYSTEM', 'recent', 'SUCCESS');",
             &[id.as_str().into()],
@@ -302,12 +304,19 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(left, ["2", "3", "4"], "a pending delivery, an unfinished run and a recent one stay");
+        assert_eq!(
+            count("SELECT count(*) FROM workflow_scheduler.delivery_attempts"),
+            1,
+            "the pending delivery's attempt stays"
+        );
         assert_eq!(count("SELECT count(*) FROM workflow_scheduler.audit_log WHERE action IN ('old', 'recent')"), 1);
 
         // Once its delivery is done, the execution goes too, with the delivery.
         Spi::run("UPDATE workflow_scheduler.deliveries SET status = 'delivered'").unwrap();
         let deleted = Spi::get_one::<JsonB>("SELECT workflow_scheduler.run_maintenance()").unwrap().unwrap().0;
         assert_eq!(deleted, serde_json::json!({"executions": 1, "deliveries": 1, "audit_log": 0}));
+        assert_eq!(count("SELECT count(*) FROM workflow_scheduler.delivery_attempts"), 0, "and its attempts");
+        assert_eq!(count("SELECT count(*) FROM workflow_scheduler.deliveries"), 0);
 
         create_app_roles();
         act_as(Some("ws_app_a"));

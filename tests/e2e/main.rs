@@ -6,6 +6,7 @@
 //! each other's notifications. They run one at a time (`--test-threads=1`): some change
 //! server settings.
 
+mod examples;
 mod faults;
 mod firing;
 mod hooks;

@@ -81,6 +81,18 @@ fn creating_the_extension_in_another_database_warns() {
     let warnings = warnings.lock().unwrap().clone();
     let expected = format!("the worker serves database \"{}\", not \"ws_unserved\"", database());
     assert_eq!(warnings.iter().filter(|w| w.contains(&expected)).count(), 2, "{warnings:?}");
+    drop(client);
+
+    // scheduler_status() names that database, and still answers once it is dropped.
+    let mut served = connect();
+    let unserved = |served: &mut postgres::Client| -> serde_json::Value {
+        let status: serde_json::Value =
+            served.query_one("SELECT workflow_scheduler.scheduler_status()::text::jsonb", &[]).unwrap().get(0);
+        status["unserved_database"].clone()
+    };
+    assert_eq!(unserved(&mut served), "ws_unserved");
+    served.batch_execute("DROP DATABASE ws_unserved WITH (FORCE)").unwrap();
+    assert_eq!(unserved(&mut served), serde_json::Value::Null, "a dropped database is no longer named");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Pure logic of `workflow_scheduler`: cron parsing and next-time search, time zones and DST,
 //! interval grids, one-time schedules (`time`), config validation (`config`), the firing rules
-//! of a due pass and of a schedule change (`firing`), audit events (`audit`) and the trigger
-//! payload (`payload`).
+//! of a due pass and of a schedule change (`firing`), audit events (`audit`), the trigger
+//! payload (`payload`) and the pacing of the worker's retention batches (`retention`).
 //!
 //! Why a separate crate: none of this needs Postgres. Keeping it free of pgrx and Postgres
 //! types makes it testable with plain `cargo test` (the conformance vectors, DST cases in
@@ -13,6 +13,7 @@ mod config;
 mod error;
 pub mod firing;
 mod payload;
+pub mod retention;
 mod time;
 
 pub use audit::{AuditEvent, EventType};
