@@ -15,10 +15,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-package=target/ws-package
-rm -rf "$package"
 # Cargo.toml's default feature is pg15; another major builds with its own feature only.
 major=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+# One folder per major, so that installs into two majors at once do not mix their files.
+package=target/ws-package-$major
+rm -rf "$package"
 features=()
 [ "$major" = 15 ] || features=(--no-default-features --features "pg$major")
 cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$package" "${features[@]}"
