@@ -17,7 +17,8 @@ else
   dir=${WS_REGRESS_DIR:-/tmp/ws-regress}
   port=${WS_REGRESS_PORT:-54323}
   trap 'bash scripts/cluster.sh stop "$dir"' EXIT
-  bash scripts/cluster.sh start "$dir" "$port" "workflow_scheduler.database_name = 'ws_regress'" >/dev/null
+  # The golden files expect the worker to serve another database, as in scripts/e2e.sh's cluster.
+  bash scripts/cluster.sh start "$dir" "$port" "workflow_scheduler.database_name = 'ws_e2e'" >/dev/null
 fi
 
 regress_out="$dir/regress"
