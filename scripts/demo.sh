@@ -10,7 +10,7 @@ seconds=${DEMO_SECONDS:-70}
 dir=${WS_DEMO_DIR:-/tmp/ws-demo}
 # The cluster listens only on its own socket directory, so a fixed port cannot clash.
 port=${WS_PORT:-54322}
-psql=(/usr/lib/postgresql/15/bin/psql -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1)
+psql=("$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1)
 
 cleanup() { bash scripts/cluster.sh stop "$dir"; rm -rf "$dir"; echo "cluster stopped and removed"; }
 trap cleanup EXIT

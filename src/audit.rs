@@ -9,7 +9,7 @@ const MODULE: &str = concat!("workflow_scheduler:", env!("CARGO_PKG_VERSION"));
 
 /// Writes the log line only: for failures, whose transaction is about to roll back.
 pub fn log(event: &AuditEvent) {
-    pgrx::log!("{}", event.log_line(MODULE));
+    crate::pg::compat::log(event.log_line(MODULE));
 }
 
 /// Writes the log line and the `audit_log` row.

@@ -65,7 +65,7 @@ pub extern "C-unwind" fn workflow_scheduler_worker_main(_arg: pg_sys::Datum) {
             Step::NoExtension | Step::OtherVersion(_) => {
                 let why = why_idle(&step);
                 if said_why_idle.as_ref() != Some(&why) {
-                    pgrx::log!("{why}");
+                    crate::pg::compat::log(why.clone());
                     said_why_idle = Some(why);
                 }
                 started = false;

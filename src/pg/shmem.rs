@@ -174,7 +174,7 @@ fn wake_if_sooner(worker: Worker, at_unix_micros: i64) {
 
 /// Worker side: publish this process's latch.
 pub fn register(worker: Worker) {
-    let procno = unsafe { (*pg_sys::MyProc).pgprocno };
+    let procno = unsafe { super::compat::my_procno() };
     worker.procno().get().store(procno, Ordering::Release);
 }
 

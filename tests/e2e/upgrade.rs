@@ -106,7 +106,9 @@ fn upgrade_from_0_1_0_keeps_schedules_firing_and_matches_a_fresh_install() {
 
 fn pg_tool(tool: &str, args: &[&str]) {
     let port = std::env::var("WS_E2E_PORT").unwrap();
-    let output = Command::new(format!("/usr/lib/postgresql/15/bin/{tool}"))
+    // The cluster's own major: scripts/e2e.sh passes its bindir.
+    let bindir = std::env::var("WS_E2E_BINDIR").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+    let output = Command::new(format!("{bindir}/{tool}"))
         .args(["-h", &cluster_dir(), "-p", &port, "-U", "postgres"])
         .args(args)
         .output()
