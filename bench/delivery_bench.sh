@@ -21,6 +21,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
+. "$here/lib.sh"
 runs="${RUNS:-3}"
 workers_list="${WORKERS:-16 64}"
 n="${N:-10000}"
@@ -92,7 +93,7 @@ for run in $(seq 1 "$runs"); do
             echo
             # The workers start before CREATE DATABASE bench: each logs one FATAL 'database
             # "bench" does not exist' and is restarted. Anything else is reported.
-            problems="$(grep -E '\] (WARNING|ERROR|FATAL|PANIC):' "$log" | grep -vE 'terminating (connection|autovacuum process) due to administrator command|database "bench" does not exist' || true)"
+            problems="$(server_log_problems "$log")"
             if [ -n "$problems" ]; then
                 echo "server log: $(printf '%s\n' "$problems" | wc -l) WARNING/ERROR/FATAL/PANIC lines; first ones:"
                 printf '%s\n' "$problems" | sed -E 's/^[^]]*\] //; s/[0-9a-f]{8}-[0-9a-f-]{27}/<uuid>/g; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -15

@@ -18,6 +18,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
+. "$here/lib.sh"
 runs="${RUNS:-2}"
 mode="${PGCRON_MODE:-libpq}"
 dir="${BENCH_DIR:-/tmp/wsfb}"
@@ -83,7 +84,7 @@ for run in $(seq 1 "$runs"); do
         # 'database "bench" does not exist' and is restarted. Anything else is reported.
         startup="$(grep -cE 'FATAL:  database "bench" does not exist' "$log" || true)"
         echo "startup FATALs before CREATE DATABASE (expected, 2 at most): $startup"
-        problems="$(grep -E '\] (WARNING|ERROR|FATAL|PANIC):' "$log" | grep -vE 'terminating connection due to administrator command|database "bench" does not exist' || true)"
+        problems="$(server_log_problems "$log")"
         if [ -n "$problems" ]; then
             echo "WARNING/ERROR/FATAL/PANIC lines: $(printf '%s\n' "$problems" | wc -l); first ones:"
             printf '%s\n' "$problems" | sed -E 's/^[^]]*\] //; s/[0-9a-f]{8}-[0-9a-f-]{27}/<uuid>/g; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -15

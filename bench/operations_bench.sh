@@ -22,6 +22,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
+. "$here/lib.sh"
 runs="${RUNS:-3}"
 schedules="${SCHEDULES:-100000}"
 old_rows="${OLD_ROWS:-1000000}"
@@ -201,10 +202,7 @@ SQL
     echo "load average after run $run: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
     bash "$root/scripts/cluster.sh" stop "$dir"
     cp "$dir/server.log" "$results/server-$run.log"
-    problems="$(grep -E '\] (WARNING|ERROR|FATAL|PANIC):' "$results/server-$run.log" | grep -vE 'terminating (connection|autovacuum process) due to administrator command|database "bench" does not exist' || true)"
-    if [ -n "$problems" ]; then
-        echo "server log: $(printf '%s\n' "$problems" | wc -l) WARNING/ERROR/FATAL/PANIC lines, first: $(printf '%s\n' "$problems" | head -3)" | tee -a "$out"
-    fi
+    server_log_summary "$results/server-$run.log" | tee -a "$out"
 done
 
 # Medians over runs, and the rates and ratios of those medians.
