@@ -17,6 +17,8 @@ static NOTIFY_CHANNEL: GucSetting<Option<std::ffi::CString>> =
 static DEFAULT_TIMEZONE: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"UTC"));
 static ADMIN_ROLE: GucSetting<Option<std::ffi::CString>> = GucSetting::<Option<std::ffi::CString>>::new(None);
+/// See `fire_batch_window`: measured in docs/benchmarks.md (a pass per due instant at 0).
+const DEFAULT_FIRE_BATCH_WINDOW_MS: i32 = 2;
 static NOTIFY_PAYLOAD: GucSetting<NotifyPayload> = GucSetting::<NotifyPayload>::new(NotifyPayload::Full);
 static COMPLETION_CHANNEL: GucSetting<Option<std::ffi::CString>> =
     GucSetting::<Option<std::ffi::CString>>::new(Some(c"workflow_scheduler_completed"));
@@ -28,7 +30,21 @@ static HTTP_ALLOWED_CIDRS: GucSetting<Option<std::ffi::CString>> = GucSetting::<
 static HTTP_SECRET_OVERLAP_S: GucSetting<i32> = GucSetting::<i32>::new(24 * 3600);
 static HISTORY_RETENTION_S: GucSetting<i32> = GucSetting::<i32>::new(30 * 86_400);
 static AUDIT_RETENTION_S: GucSetting<i32> = GucSetting::<i32>::new(90 * 86_400);
+static FIRE_EVENTS: GucSetting<FireEventsSetting> =
+    GucSetting::<FireEventsSetting>::new(FireEventsSetting::LogAndTable);
+static FIRE_BATCH_WINDOW_MS: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_FIRE_BATCH_WINDOW_MS);
 static NOTIFY_QUEUE_PAUSE_AT: GucSetting<f64> = GucSetting::<f64>::new(0.5);
+
+/// `workflow_scheduler.fire_events`.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+enum FireEventsSetting {
+    #[name = c"log_and_table"]
+    LogAndTable,
+    #[name = c"table"]
+    Table,
+    #[name = c"none"]
+    None,
+}
 
 /// `workflow_scheduler.notify_payload`.
 #[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -110,6 +126,24 @@ pub fn init(preloading: bool) {
         // Sighup: only the server's configuration (a superuser) sets it.
         GucContext::Sighup,
         GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"workflow_scheduler.fire_events",
+        c"What each scheduled fire writes besides its execution row: log_and_table, table or none.",
+        c"Governs schedule_triggered, schedule_executed and scheduler_job_executed: the server log line and the audit_log row (log_and_table), the row only (table), or neither (none). Other events are always written.",
+        &FIRE_EVENTS,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"workflow_scheduler.fire_batch_window",
+        c"Shortest time from one due pass to the next while schedules keep falling due.",
+        c"Schedules due within this time after a pass wait for the next one, so that near-simultaneous fires share a transaction; each fire is at most this much later. 0 starts a pass for every due instant.",
+        &FIRE_BATCH_WINDOW_MS,
+        0,
+        1_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
     );
     GucRegistry::define_enum_guc(
         c"workflow_scheduler.notify_payload",
@@ -339,6 +373,18 @@ pub fn notify_payload() -> PayloadMode {
         NotifyPayload::Full => PayloadMode::Full,
         NotifyPayload::Ids => PayloadMode::Ids,
     }
+}
+
+pub fn fire_events() -> scheduler_core::FireEvents {
+    match FIRE_EVENTS.get() {
+        FireEventsSetting::LogAndTable => scheduler_core::FireEvents::LogAndTable,
+        FireEventsSetting::Table => scheduler_core::FireEvents::Table,
+        FireEventsSetting::None => scheduler_core::FireEvents::None,
+    }
+}
+
+pub fn fire_batch_window() -> chrono::Duration {
+    chrono::Duration::milliseconds(i64::from(FIRE_BATCH_WINDOW_MS.get()))
 }
 
 /// Above this share of the NOTIFY queue in use, firing pauses.

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime};
-use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
 use scheduler_core::firing::faults::backoff;
@@ -22,8 +21,7 @@ use crate::firing::isolation::{run_isolated, Hold};
 use crate::guc;
 use crate::pg::fire_stats;
 use crate::pg::shmem::{self, Worker};
-use crate::pg::time_conv::{from_utc, to_utc};
-use crate::store::executions::earliest_deadline_after;
+use crate::store::due::earliest_wake_after;
 use crate::store::retention::delete_expired;
 
 /// How long the postmaster waits before restarting a worker that crashed.
@@ -197,43 +195,32 @@ fn one_step(started: bool) -> Step {
     };
     fire_stats::record_pass(settings.now, report.fired.iter().map(|f| (f.scheduled_for, f.triggered_at)));
     if report.claimed > 0 || report.timed_out > 0 {
-        audit::record(
-            &AuditEvent::system("scheduler_job_executed")
-                .with("claimed", report.claimed)
-                .with("fired", report.fired.len())
-                .with("missed", report.missed)
-                .with("skipped", report.skipped)
-                .with("buffered", report.buffered)
-                .with("timed_out", report.timed_out)
-                .with("deactivated_broken", report.broken)
-                .with("already_recorded", report.already_recorded)
-                .with("deliveries", report.deliveries),
-        );
+        let event = AuditEvent::system("scheduler_job_executed")
+            .with("claimed", report.claimed)
+            .with("fired", report.fired.len())
+            .with("missed", report.missed)
+            .with("skipped", report.skipped)
+            .with("buffered", report.buffered)
+            .with("timed_out", report.timed_out)
+            .with("deactivated_broken", report.broken)
+            .with("already_recorded", report.already_recorded)
+            .with("deliveries", report.deliveries);
+        let sinks = settings.fire_events.sinks(event.action);
+        if sinks.log {
+            audit::log(&event);
+        }
+        if sinks.table {
+            crate::store::audit::insert(&event);
+        }
     }
     if report.claimed as i64 >= settings.batch_size || report.narrowed {
         return Step::MoreDue;
     }
-    Step::SleepUntil(earliest_not_yet_due(settings.now))
-}
-
-/// The earliest active schedule due after `pass_at`, or the earliest execution deadline
-/// (`max_runtime_seconds`) after it, whichever comes first. Rows that were already due at the
-/// pass but not claimed are locked by another session (a `schedule_check_due()` caller); they
-/// are retried at the poll interval instead of spinning on them.
-fn earliest_not_yet_due(pass_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let schedule = Spi::get_one_with_args::<TimestampWithTimeZone>(
-        // ORDER BY ... LIMIT 1 always walks the partial index; min() can be planned as an
-        // aggregate over every future row when statistics are stale.
-        "SELECT next_execution_at FROM workflow_scheduler.workflow_schedules
-          WHERE is_active AND next_execution_at OPERATOR(pg_catalog.>) $1
-          ORDER BY next_execution_at LIMIT 1",
-        &[from_utc(pass_at).into()],
-    )
-    .ok()
-    .flatten()
-    .and_then(to_utc);
-    let deadline = earliest_deadline_after(pass_at).and_then(to_utc);
-    schedule.into_iter().chain(deadline).min()
+    // Rows that were already due at the pass but not claimed are locked by another session (a
+    // `schedule_check_due()` caller): they are retried at the poll interval, not spun on.
+    // Schedules due within the batch window of this pass wait for one pass together.
+    let not_before = settings.now + guc::fire_batch_window();
+    Step::SleepUntil(earliest_wake_after(settings.now).map(|at| at.max(not_before)))
 }
 
 /// How long to sleep for a wake-up at `earliest`, at most the poll interval; published in

@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 
 use scheduler_core::firing::plan::Occurrence;
 use scheduler_core::{
-    notify_payload, plan_broken, plan_due, plan_extra_run, AuditEvent, DueSchedule, FirePlan, PayloadMode, TriggerKind,
+    notify_payload, plan_broken, plan_due, plan_extra_run, AuditEvent, DueSchedule, EventSinks, FireEvents, FirePlan,
+    PayloadMode, TriggerKind,
 };
 
 use crate::audit;
@@ -37,6 +38,8 @@ pub struct PassSettings {
     pub payload: PayloadMode,
     /// The hook of schedules that name none.
     pub default_hook: Option<String>,
+    /// What a scheduled fire writes besides its execution row.
+    pub fire_events: FireEvents,
 }
 
 impl PassSettings {
@@ -50,6 +53,7 @@ impl PassSettings {
             channel: guc::notify_channel(),
             payload: guc::notify_payload(),
             default_hook: guc::default_hook(),
+            fire_events: guc::fire_events(),
         }
     }
 }
@@ -252,8 +256,11 @@ fn write_planned(
             Occurrence::AlreadyRecorded => {}
         }
         push_advance(&mut advances, row.id, &plan, execution_id);
+        // An operator's run (manual, backfill) is always written in full.
+        let fire_events =
+            if plan.trigger_kind == TriggerKind::Scheduled { settings.fire_events } else { FireEvents::LogAndTable };
         for event in plan.events {
-            push_event(&mut audit_rows, event);
+            write_event(&mut audit_rows, event, fire_events);
         }
     }
     advance_schedules(&mut advances, now);
@@ -291,8 +298,18 @@ pub fn completion_payload(execution_id: &str, schedule_id: &str, status: &str) -
 }
 
 fn push_event(rows: &mut AuditRows, event: AuditEvent) {
-    audit::log(&event);
-    rows.push(event);
+    write_event(rows, event, FireEvents::LogAndTable);
+}
+
+/// Logs the event and buffers its row, as far as `fire_events` keeps it.
+fn write_event(rows: &mut AuditRows, event: AuditEvent, fire_events: FireEvents) {
+    let EventSinks { log, table } = fire_events.sinks(event.action);
+    if log {
+        audit::log(&event);
+    }
+    if table {
+        rows.push(event);
+    }
 }
 
 fn push_advance(advances: &mut ScheduleAdvances, id: i64, plan: &FirePlan, execution_id: Uuid) {

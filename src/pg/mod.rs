@@ -8,6 +8,7 @@ pub mod compat;
 pub mod cron_cache;
 pub mod fire_stats;
 pub mod jsonb_arg;
+pub mod kept_plans;
 pub mod shmem;
 pub mod spi;
 pub mod subxact;

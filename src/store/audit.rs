@@ -2,15 +2,15 @@
 
 use std::mem::take;
 
-use pgrx::prelude::*;
 use pgrx::JsonB;
 use scheduler_core::AuditEvent;
 
+use crate::pg::kept_plans;
 use crate::pg::spi::spi_failed;
 
 /// Inserts one event's row in the caller's transaction.
 pub fn insert(event: &AuditEvent) {
-    Spi::run_with_args(
+    kept_plans::execute(
         "INSERT INTO workflow_scheduler.audit_log
              (event_type, community_id, user_id, schedule_id, action, result, details)
          VALUES ($1, $2, $3, $4::uuid, $5, $6, $7)",
@@ -53,7 +53,7 @@ impl AuditRows {
         if self.action.is_empty() {
             return;
         }
-        Spi::run_with_args(
+        kept_plans::execute(
             "INSERT INTO workflow_scheduler.audit_log
                  (event_type, community_id, schedule_id, action, result, details)
              SELECT * FROM ROWS FROM (

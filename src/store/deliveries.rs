@@ -8,6 +8,7 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::Uuid;
 
+use crate::pg::kept_plans;
 use crate::pg::spi::{required, spi_failed};
 use crate::pg::time_conv::{from_utc, to_utc};
 
@@ -39,28 +40,32 @@ pub struct DueDelivery {
 /// `LEASE_MARGIN_SECONDS`): that is its lease.
 pub fn claim_due(now: DateTime<Utc>, limit: i64) -> Vec<DueDelivery> {
     Spi::connect_mut(|client| {
-        let table = client.update(
-            "WITH due AS (
-                 SELECT d.delivery_id
-                   FROM workflow_scheduler.deliveries AS d
-                   JOIN workflow_scheduler.hooks AS h ON h.name OPERATOR(pg_catalog.=) d.hook
-                  WHERE d.status = 'pending' AND d.next_attempt_at OPERATOR(pg_catalog.<=) $1 AND h.enabled
-                  ORDER BY d.next_attempt_at
-                  LIMIT $2
-                    FOR UPDATE OF d SKIP LOCKED)
-             UPDATE workflow_scheduler.deliveries AS d
+        let table = kept_plans::run(
+            client,
+            // = ANY (ARRAY(...)) rather than a join on the claimed ids: the worker's generic plan
+            // cannot know how many rows the claim returns, and on a join it may scan the table.
+            "UPDATE workflow_scheduler.deliveries AS d
                 SET next_attempt_at = $1 OPERATOR(pg_catalog.+)
                         pg_catalog.make_interval(secs => h.timeout_ms OPERATOR(pg_catalog./) 500.0 OPERATOR(pg_catalog.+) $3)
-               FROM due, workflow_scheduler.hooks AS h, workflow_scheduler.hook_secrets AS s,
-                    workflow_scheduler.workflow_schedule_executions AS e
-              WHERE d.delivery_id OPERATOR(pg_catalog.=) due.delivery_id
+               FROM workflow_scheduler.hooks AS h, workflow_scheduler.hook_secrets AS s
+              WHERE d.delivery_id OPERATOR(pg_catalog.=) ANY (ARRAY(
+                        SELECT due.delivery_id
+                          FROM workflow_scheduler.deliveries AS due
+                          JOIN workflow_scheduler.hooks AS dh ON dh.name OPERATOR(pg_catalog.=) due.hook
+                         WHERE due.status = 'pending' AND due.next_attempt_at OPERATOR(pg_catalog.<=) $1 AND dh.enabled
+                         ORDER BY due.next_attempt_at
+                         LIMIT $2
+                           FOR UPDATE OF due SKIP LOCKED))
                 AND h.name OPERATOR(pg_catalog.=) d.hook
                 AND s.hook OPERATOR(pg_catalog.=) d.hook
-                AND e.execution_id OPERATOR(pg_catalog.=) d.execution_id
              RETURNING d.delivery_id, d.execution_id, d.hook, d.attempts, h.url, h.timeout_ms, s.secret,
                        CASE WHEN h.previous_valid_until OPERATOR(pg_catalog.>) $1 THEN s.previous_secret END,
-                       s.headers::pg_catalog.text, e.trigger_data::pg_catalog.text",
-            None,
+                       s.headers::pg_catalog.text,
+                       -- A subquery, not a join: an UPDATE keeps a whole-row copy of each joined
+                       -- row for its row marks, and this row holds the trigger data.
+                       (SELECT e.trigger_data::pg_catalog.text
+                          FROM workflow_scheduler.workflow_schedule_executions AS e
+                         WHERE e.execution_id OPERATOR(pg_catalog.=) d.execution_id)",
             &[from_utc(now).into(), limit.into(), LEASE_MARGIN_SECONDS.into()],
         )?;
         let mut rows = Vec::with_capacity(table.len());
@@ -85,19 +90,16 @@ pub fn claim_due(now: DateTime<Utc>, limit: i64) -> Vec<DueDelivery> {
 
 /// The earliest time after `now` at which a pending delivery of an enabled hook comes due.
 pub fn earliest_due_after(now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let next = Spi::get_one_with_args::<TimestampWithTimeZone>(
+    kept_plans::first_value::<TimestampWithTimeZone>(
         "SELECT d.next_attempt_at
            FROM workflow_scheduler.deliveries AS d
            JOIN workflow_scheduler.hooks AS h ON h.name OPERATOR(pg_catalog.=) d.hook
           WHERE d.status = 'pending' AND d.next_attempt_at OPERATOR(pg_catalog.>) $1 AND h.enabled
           ORDER BY d.next_attempt_at LIMIT 1",
         &[from_utc(now).into()],
-    );
-    match next {
-        Ok(at) => at.and_then(to_utc),
-        Err(pgrx::spi::Error::InvalidPosition) => None,
-        Err(err) => spi_failed(err),
-    }
+    )
+    .unwrap_or_else(|err| spi_failed(err))
+    .and_then(to_utc)
 }
 
 /// Attempts and the new state of their deliveries, column-wise.
@@ -121,7 +123,7 @@ pub fn record_attempts(rows: &mut AttemptRows) {
     if rows.delivery_id.is_empty() {
         return;
     }
-    Spi::run_with_args(
+    kept_plans::execute(
         "WITH a AS (
              SELECT * FROM ROWS FROM (
                  pg_catalog.unnest($1::uuid[]),
@@ -147,7 +149,9 @@ pub fn record_attempts(rows: &mut AttemptRows) {
                                          pg_catalog.make_interval(secs => a.latency_ms OPERATOR(pg_catalog./) 1000.0)
                                     END
            FROM a
-          WHERE d.delivery_id OPERATOR(pg_catalog.=) a.delivery_id AND d.status = 'pending'",
+          -- = ANY: see claim_due.
+          WHERE d.delivery_id OPERATOR(pg_catalog.=) ANY ($1::uuid[]) AND d.delivery_id OPERATOR(pg_catalog.=) a.delivery_id
+            AND d.status = 'pending'",
         &[
             take(&mut rows.delivery_id).into(),
             take(&mut rows.attempt).into(),
@@ -175,7 +179,7 @@ pub struct HookHealth {
 /// Updates each hook's last delivery, last error, and disables the hooks that answered 410.
 pub fn update_hooks(health: Vec<HookHealth>) {
     for hook in health {
-        Spi::run_with_args(
+        kept_plans::execute(
             "UPDATE workflow_scheduler.hooks
                 SET last_delivered_at = COALESCE($2, last_delivered_at),
                     last_error = COALESCE($4, last_error),

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use scheduler_core::firing::overlap::OverlapPolicy;
 use scheduler_core::RecurrenceColumns;
 
+use crate::pg::kept_plans;
 use crate::pg::spi::{required, spi_failed};
 use crate::pg::time_conv::{from_utc, to_utc};
 
@@ -63,8 +64,11 @@ impl ClaimedRow {
     }
 }
 
-/// The columns every claim reads, in `ClaimedRow` order, from `workflow_schedules AS s`.
-const CLAIMED_COLUMNS: &str = "s.id, s.schedule_id, s.workflow_id, s.schedule_type, s.cron_expression,
+/// The columns every claim reads, in `ClaimedRow` order, from `workflow_schedules AS s` (a macro,
+/// so that each claim's SQL is one `&'static str` that a kept plan can be keyed by).
+macro_rules! claimed_columns {
+    () => {
+        "s.id, s.schedule_id, s.workflow_id, s.schedule_type, s.cron_expression,
     s.interval_seconds, s.scheduled_time, s.timezone, s.anchor_at, s.next_execution_at,
     s.max_executions, s.execution_count, s.context_data::text, s.community_id, s.overlap,
     s.max_runtime_seconds, s.buffered_for,
@@ -72,15 +76,18 @@ const CLAIMED_COLUMNS: &str = "s.id, s.schedule_id, s.workflow_id, s.schedule_ty
         SELECT 1 FROM workflow_scheduler.workflow_schedule_executions AS e
          WHERE e.schedule_id OPERATOR(pg_catalog.=) s.schedule_id
            AND e.status IN ('triggered', 'running')),
-    s.hook, s.start_at, s.end_at, s.grace_seconds";
+    s.hook, s.start_at, s.end_at, s.grace_seconds"
+    };
+}
 
 /// Claims at most `limit` schedules due at `now`, oldest first, skipping rows another session
 /// holds. `owners`: only schedules of these roles (`None`: all).
 pub fn claim_due_rows(now: DateTime<Utc>, limit: i64, owners: Option<Vec<String>>) -> Vec<ClaimedRow> {
     claim(
-        &format!(
-            "SELECT {CLAIMED_COLUMNS}
-               FROM workflow_scheduler.workflow_schedules AS s
+        concat!(
+            "SELECT ",
+            claimed_columns!(),
+            " FROM workflow_scheduler.workflow_schedules AS s
               WHERE s.is_active AND s.next_execution_at OPERATOR(pg_catalog.<=) $1
                 AND ($3::pg_catalog.text[] IS NULL OR s.owner_role::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3))
               ORDER BY s.next_execution_at
@@ -96,9 +103,10 @@ pub fn claim_due_rows(now: DateTime<Utc>, limit: i64, owners: Option<Vec<String>
 /// transaction holds them already).
 pub fn claim_released_buffers(limit: i64, owners: Option<Vec<String>>, claimed: Vec<i64>) -> Vec<ClaimedRow> {
     claim(
-        &format!(
-            "SELECT {CLAIMED_COLUMNS}
-               FROM workflow_scheduler.workflow_schedules AS s
+        concat!(
+            "SELECT ",
+            claimed_columns!(),
+            " FROM workflow_scheduler.workflow_schedules AS s
               WHERE s.buffered_for IS NOT NULL
                 AND NOT EXISTS (
                     SELECT 1 FROM workflow_scheduler.workflow_schedule_executions AS e
@@ -118,9 +126,10 @@ pub fn claim_released_buffers(limit: i64, owners: Option<Vec<String>>, claimed: 
 /// its grid (`schedule_trigger`, `schedule_backfill`).
 pub fn lock_claimed(schedule_id: Uuid) -> Option<ClaimedRow> {
     claim(
-        &format!(
-            "SELECT {CLAIMED_COLUMNS}
-               FROM workflow_scheduler.workflow_schedules AS s
+        concat!(
+            "SELECT ",
+            claimed_columns!(),
+            " FROM workflow_scheduler.workflow_schedules AS s
               WHERE s.schedule_id OPERATOR(pg_catalog.=) $1
                 FOR UPDATE"
         ),
@@ -151,10 +160,10 @@ pub fn recorded_occurrences(schedule_id: Uuid, from: DateTime<Utc>, to: DateTime
     .unwrap_or_else(|err| spi_failed(err))
 }
 
-fn claim(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<ClaimedRow> {
+fn claim(query: &'static str, args: &[pgrx::datum::DatumWithOid]) -> Vec<ClaimedRow> {
     // connect_mut: a read-only SPI connection refuses FOR UPDATE.
     Spi::connect_mut(|client| {
-        let table = client.update(query, None, args)?;
+        let table = kept_plans::run(client, query, args)?;
         let mut rows = Vec::with_capacity(table.len());
         for row in table {
             // Read as text and parsed here, so that a value the parser refuses is this row's
@@ -217,7 +226,8 @@ pub fn insert_executions(rows: &mut ExecutionRows, triggered_at: DateTime<Utc>) 
         return HashSet::new();
     }
     Spi::connect_mut(|client| {
-        let table = client.update(
+        let table = kept_plans::run(
+            client,
             "INSERT INTO workflow_scheduler.workflow_schedule_executions
                  (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status,
                   coalesced, trigger_data, deadline_at, trigger_kind)
@@ -239,7 +249,6 @@ pub fn insert_executions(rows: &mut ExecutionRows, triggered_at: DateTime<Utc>) 
               ORDER BY e.ord
              ON CONFLICT (schedule_id, scheduled_for) WHERE trigger_kind <> 'manual' DO NOTHING
              RETURNING execution_id",
-            None,
             &[
                 take(&mut rows.execution_id).into(),
                 take(&mut rows.schedule_id).into(),
@@ -278,7 +287,7 @@ pub fn insert_deliveries(rows: &mut DeliveryRows, now: DateTime<Utc>) -> i64 {
     if rows.execution_id.is_empty() {
         return 0;
     }
-    let inserted = Spi::get_one_with_args::<i64>(
+    let inserted = kept_plans::first_value::<i64>(
         "WITH inserted AS (
              INSERT INTO workflow_scheduler.deliveries
                  (delivery_id, execution_id, hook, status, next_attempt_at, created_at)
@@ -314,7 +323,7 @@ pub fn advance_schedules(rows: &mut ScheduleAdvances, updated_at: DateTime<Utc>)
     if rows.id.is_empty() {
         return;
     }
-    Spi::run_with_args(
+    kept_plans::execute(
         "UPDATE workflow_scheduler.workflow_schedules AS s
             SET next_execution_at = u.next_execution_at,
                 is_active = u.next_execution_at IS NOT NULL,
@@ -333,7 +342,9 @@ pub fn advance_schedules(rows: &mut ScheduleAdvances, updated_at: DateTime<Utc>)
                pg_catalog.unnest($6::timestamptz[])
            )
                 AS u(id, next_execution_at, outcome, execution_id, buffered_for)
-          WHERE s.id OPERATOR(pg_catalog.=) u.id",
+          -- The = ANY lets a generic plan find the rows by the primary key; on the join alone it
+          -- cannot know how many rows the arrays hold, and scans the table.
+          WHERE s.id OPERATOR(pg_catalog.=) ANY ($1::bigint[]) AND s.id OPERATOR(pg_catalog.=) u.id",
         &[
             take(&mut rows.id).into(),
             take(&mut rows.next_execution_at).into(),
@@ -346,12 +357,32 @@ pub fn advance_schedules(rows: &mut ScheduleAdvances, updated_at: DateTime<Utc>)
     .unwrap_or_else(|err| spi_failed(err));
 }
 
+/// The earliest active schedule due after `after`, or the earliest deadline
+/// (`max_runtime_seconds`) of an unfinished execution after it, whichever comes first: what the
+/// worker wakes for. `ORDER BY ... LIMIT 1` always walks the partial indexes; `min()` can be
+/// planned as an aggregate over every future row when statistics are stale.
+pub fn earliest_wake_after(after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    kept_plans::first_value::<TimestampWithTimeZone>(
+        "SELECT LEAST(
+             (SELECT next_execution_at FROM workflow_scheduler.workflow_schedules
+               WHERE is_active AND next_execution_at OPERATOR(pg_catalog.>) $1
+               ORDER BY next_execution_at LIMIT 1),
+             (SELECT deadline_at FROM workflow_scheduler.workflow_schedule_executions
+               WHERE status IN ('triggered', 'running') AND deadline_at IS NOT NULL
+                 AND deadline_at OPERATOR(pg_catalog.>) $1
+               ORDER BY deadline_at LIMIT 1))",
+        &[from_utc(after).into()],
+    )
+    .unwrap_or_else(|err| spi_failed(err))
+    .and_then(to_utc)
+}
+
 /// Queues one NOTIFY per payload, in order; Postgres sends them at commit.
 pub fn notify(channel: &str, payloads: Vec<String>) {
     if payloads.is_empty() {
         return;
     }
-    Spi::run_with_args(
+    kept_plans::execute(
         "SELECT pg_catalog.pg_notify($1, p.payload)
            FROM pg_catalog.unnest($2::text[]) WITH ORDINALITY AS p(payload, ord)
           ORDER BY p.ord",

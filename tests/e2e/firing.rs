@@ -368,3 +368,69 @@ fn invalid_settings_are_refused_and_the_old_value_stays() {
     let channel: String = client.query_one("SHOW workflow_scheduler.notify_channel", &[]).unwrap().get(0);
     assert_eq!(channel, "workflow_scheduler");
 }
+
+/// Fires one one-time schedule under the current settings and returns its schedule id, once
+/// its notification arrived and a log marker written after it is in the server log (so every
+/// line the fire logged is there too). Returns the log text from before the fire to the marker.
+fn fire_one_and_read_log(client: &mut Client, listener: &mut Client) -> (String, String) {
+    let from = log_position();
+    let workflow = new_workflow(client);
+    let at = in_seconds(client, 0.5);
+    let schedule = add(client, &workflow, &format!(r#"{{"schedule_type": "once", "scheduled_time": "{at}"}}"#), "{}");
+    assert_eq!(collect(listener, &workflow, 1, Duration::from_secs(10)).len(), 1, "the schedule fired");
+    let marker = format!("fire-events-marker-{workflow}");
+    client.batch_execute(&format!("DO $$ BEGIN RAISE LOG '{marker}'; END $$")).unwrap();
+    assert!(wait_for_log(&marker, from, Duration::from_secs(10)), "the marker reached the server log");
+    let log = std::fs::read(format!("{}/server.log", cluster_dir())).unwrap();
+    let text = String::from_utf8_lossy(&log[from as usize..]).into_owned();
+    (schedule["schedule_id"].as_str().unwrap().to_string(), text)
+}
+
+fn fire_audit_rows(client: &mut Client, schedule_id: &str) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM workflow_scheduler.audit_log
+              WHERE schedule_id = $1::text::uuid AND action IN ('schedule_triggered', 'schedule_executed')",
+            &[&schedule_id],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn fire_events_choose_between_log_lines_audit_rows_and_neither() {
+    let mut client = connect();
+    let mut listener = listen(CHANNEL);
+    let logged = |log: &str, schedule_id: &str| {
+        log.lines().filter(|line| line.contains("action=schedule_triggered") && line.contains(schedule_id)).count()
+    };
+
+    let (default_id, log) = fire_one_and_read_log(&mut client, &mut listener);
+    assert_eq!((logged(&log, &default_id), fire_audit_rows(&mut client, &default_id)), (1, 2), "log_and_table");
+
+    let setting = ServerSetting::set("workflow_scheduler.fire_events", "table");
+    let (table_id, log) = fire_one_and_read_log(&mut client, &mut listener);
+    assert_eq!((logged(&log, &table_id), fire_audit_rows(&mut client, &table_id)), (0, 2), "table");
+    drop(setting);
+
+    let _setting = ServerSetting::set("workflow_scheduler.fire_events", "none");
+    let (none_id, log) = fire_one_and_read_log(&mut client, &mut listener);
+    assert_eq!((logged(&log, &none_id), fire_audit_rows(&mut client, &none_id)), (0, 0), "none");
+    let executions: i64 = client
+        .query_one(
+            "SELECT count(*) FROM workflow_scheduler.workflow_schedule_executions WHERE schedule_id = $1::text::uuid",
+            &[&none_id],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(executions, 1, "the execution row records the fire whatever the setting");
+    // An operator's run is always written in full.
+    let workflow = new_workflow(&mut client);
+    let hourly = add(&mut client, &workflow, r#"{"schedule_type": "interval", "interval_seconds": 3600}"#, "{}");
+    let hourly_id = hourly["schedule_id"].as_str().unwrap();
+    client
+        .query_one("SELECT workflow_scheduler.schedule_trigger($1::text::uuid)", &[&hourly_id])
+        .expect("schedule_trigger");
+    assert_eq!(fire_audit_rows(&mut client, hourly_id), 2, "a manual run's events are written under none");
+    remove_workflow(&mut client, &workflow);
+}

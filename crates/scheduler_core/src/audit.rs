@@ -24,6 +24,42 @@ impl EventType {
     }
 }
 
+/// What a routine fire writes (`workflow_scheduler.fire_events`): the seed's log line and an
+/// `audit_log` row (the default), the row only, or neither: at 1,000 fires a second these are
+/// most of the worker's writes, and the execution row records every fire either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FireEvents {
+    #[default]
+    LogAndTable,
+    Table,
+    None,
+}
+
+/// The events every scheduled fire writes (and one per due pass): the only ones
+/// `FireEvents` governs. Misses, limits, broken schedules, timeouts and every operator action
+/// (a manual trigger, a backfill) are always logged and recorded.
+pub const ROUTINE_FIRE_EVENTS: [&str; 3] = ["schedule_triggered", "schedule_executed", "scheduler_job_executed"];
+
+/// Where one event goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventSinks {
+    pub log: bool,
+    pub table: bool,
+}
+
+impl FireEvents {
+    /// Where `action` goes under this setting, for a routine (scheduled) fire or pass.
+    pub fn sinks(self, action: &str) -> EventSinks {
+        let routine = ROUTINE_FIRE_EVENTS.contains(&action);
+        match self {
+            _ if !routine => EventSinks { log: true, table: true },
+            FireEvents::LogAndTable => EventSinks { log: true, table: true },
+            FireEvents::Table => EventSinks { log: false, table: true },
+            FireEvents::None => EventSinks { log: false, table: false },
+        }
+    }
+}
+
 /// One audit event. `details` keep their order in the log line.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditEvent {
@@ -106,6 +142,22 @@ fn display_id(id: Option<i64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fire_events_governs_only_routine_fire_events() {
+        let all = EventSinks { log: true, table: true };
+        for setting in [FireEvents::LogAndTable, FireEvents::Table, FireEvents::None] {
+            for action in ["schedule_missed", "schedule_limit_reached", "scheduler_job_error", "schedule_create"] {
+                assert_eq!(setting.sinks(action), all, "{setting:?} {action}");
+            }
+        }
+        for action in ROUTINE_FIRE_EVENTS {
+            assert_eq!(FireEvents::LogAndTable.sinks(action), all);
+            assert_eq!(FireEvents::Table.sinks(action), EventSinks { log: false, table: true });
+            assert_eq!(FireEvents::None.sinks(action), EventSinks { log: false, table: false });
+        }
+        assert_eq!(FireEvents::default(), FireEvents::LogAndTable);
+    }
 
     #[test]
     fn log_line_has_the_seed_format() {

@@ -16,7 +16,7 @@ mod payload;
 pub mod retention;
 mod time;
 
-pub use audit::{AuditEvent, EventType};
+pub use audit::{AuditEvent, EventSinks, EventType, FireEvents};
 pub use config::{validate_config, validate_context_data, ScheduleConfig, MAX_HOOK_NAME_BYTES, RESERVED_TRIGGER_KEYS};
 pub use error::ScheduleError;
 pub use firing::plan::{
