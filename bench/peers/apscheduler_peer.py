@@ -82,9 +82,25 @@ async def run(args):
     # Connect every connection now, so that a bad DSN fails the setup rather than the jobs.
     await pool.open(wait=True, timeout=30)
 
+    in_flight = [0]
+
     async def fire(payload):
-        async with pool.connection() as conn:
-            await conn.execute("SELECT pg_catalog.pg_notify(%s, %s)", (args.channel, payload))
+        in_flight[0] += 1
+        try:
+            async with pool.connection() as conn:
+                await conn.execute("SELECT pg_catalog.pg_notify(%s, %s)", (args.channel, payload))
+        finally:
+            in_flight[0] -= 1
+
+    async def stop():
+        # shutdown() cancels the running coroutines: stop starting new runs, let those finish.
+        scheduler.pause()
+        for _ in range(100):
+            if not in_flight[0]:
+                break
+            await asyncio.sleep(0.1)
+        scheduler.shutdown(wait=False)
+        await pool.close()
 
     # Neither kind of run may lose a fire: a burst of thousands makes most jobs run after their
     # due instant, which APScheduler's default misfire_grace_time (1 s) would skip, and
@@ -126,13 +142,11 @@ async def run(args):
             await asyncio.wait_for(finished.wait(), max(0.0, args.at + BURST_TIMEOUT_S - time.time()))
         except asyncio.TimeoutError:
             pass
-        scheduler.shutdown(wait=False)
-        await pool.close()
+        await stop()
         print(f"done fired={counts['fired']} errors={counts['errors']}", flush=True)
     else:
         await asyncio.sleep(args.duration)
-        scheduler.shutdown(wait=False)
-        await pool.close()
+        await stop()
         if counts["errors"]:
             print(f"apscheduler_peer: {counts['errors']} runs failed or missed", file=sys.stderr)
         print("done", flush=True)
