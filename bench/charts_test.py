@@ -64,7 +64,7 @@ class ChartsTest(unittest.TestCase):
                          sorted(set(self.expected) - {"pgagent"}))
         drain = open(os.path.join(self.out, "burst-100-drain.svg")).read()
         self.assertIn("pgagent: 40% received", drain)
-        self.assertIn("median run of 3", drain)
+        self.assertIn("median of 3 runs", drain)
 
     def test_no_samples_fails(self):
         os.makedirs(os.path.join(self.tmp.name, "empty", "samples"))
