@@ -44,7 +44,9 @@ case "$action" in
     # Agents left registered by a killed daemon would keep their jobs claimed: start clean.
     psql_ -c "DELETE FROM pgagent.pga_jobagent"
     # -f: stay in the foreground so that we hold its pid; -l 1: warnings, which include the
-    # connection failures that throttle big bursts.
+    # connection failures that throttle big bursts. Errors before it opens -s go to stderr;
+    # both append to the one log.
+    # shellcheck disable=SC2094
     pgagent -f -t "${PGAGENT_POLL_S:-10}" -l 1 -s "$log" "host=$sock port=$port dbname=$db user=postgres" \
       </dev/null >>"$log" 2>&1 &
     echo $! >"$pidfile"
