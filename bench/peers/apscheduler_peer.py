@@ -38,7 +38,12 @@ import asyncio
 import time
 from datetime import datetime, timezone
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -119,10 +124,15 @@ async def run(args):
             counts["errors"] += 1
             if event.code == EVENT_JOB_ERROR:
                 print(f"apscheduler_peer: job failed: {event.exception!r}", file=sys.stderr)
+            else:
+                print(f"apscheduler_peer: job {event.job_id} skipped a run", file=sys.stderr)
         if args.mode == "burst" and counts["fired"] + counts["errors"] >= args.count:
             finished.set()
 
-    scheduler.add_listener(on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    # A missed run, or one skipped because MAX_INSTANCES were still running, is a lost fire.
+    scheduler.add_listener(
+        on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+    )
 
     if args.mode == "burst":
         due = datetime.fromtimestamp(args.at, timezone.utc)
