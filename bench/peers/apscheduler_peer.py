@@ -98,8 +98,10 @@ async def run(args):
             in_flight[0] -= 1
 
     async def stop():
-        # shutdown() cancels the running coroutines: stop starting new runs, let those finish.
+        # shutdown() cancels the running coroutines: stop starting new runs, let those finish
+        # (the first sleep lets runs already handed to the event loop start).
         scheduler.pause()
+        await asyncio.sleep(0.05)
         for _ in range(100):
             if not in_flight[0]:
                 break
