@@ -23,6 +23,10 @@ esac
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # docs/migrating.md's cron.job conversion runs against a real pg_cron (scripts/docs_test.sh).
 APT_PACKAGES+=(postgresql-${PG_MAJOR}-cron)
+# The firing benchmark's peers: pgAgent (bench/peers/pgagent_peer.sh), and a venv for the
+# APScheduler one, which a Debian Python can only make with python3-venv.
+APT_PACKAGES+=(pgagent)
+python3 -c "import ensurepip" 2>/dev/null || APT_PACKAGES+=(python3-venv)
 # A non-root developer also needs setfacl, to get write access to PostgreSQL's lib dirs below.
 [ "$(id -u)" -eq 0 ] || APT_PACKAGES+=(acl)
 
@@ -156,6 +160,15 @@ if ! python3 -c "import psycopg, sys; sys.exit(psycopg.__version__ != '3.3.9')" 
   echo "setup: installing the Python package psycopg[binary]"
   pip_install=(python3 -m pip install --quiet --disable-pip-version-check "psycopg[binary]==3.3.9")
   "${pip_install[@]}" 2>/dev/null || "${pip_install[@]}" --break-system-packages
+fi
+# bench/peers/apscheduler_peer.py: the seed's Python stack, pinned, in its own venv;
+# .requirements-installed is the requirements file that it was last installed from.
+peers="$(dirname "$0")/../bench/peers"
+if ! cmp -s "$peers/requirements.txt" "$peers/.venv/.requirements-installed"; then
+  echo "setup: installing bench/peers/requirements.txt into bench/peers/.venv"
+  python3 -m venv "$peers/.venv"
+  "$peers/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$peers/requirements.txt"
+  cp "$peers/requirements.txt" "$peers/.venv/.requirements-installed"
 fi
 examples_node="$(dirname "$0")/../examples/node"
 # node_modules/.lock-installed: the lock file that npm ci last installed.
