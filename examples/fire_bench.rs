@@ -610,12 +610,26 @@ fn run(args: &[String]) -> Res<()> {
         }
         timed("cron-burst", started);
     }
+    // A peer that is missing or fails costs its own rows only, not the rest of the run.
+    let peer_failed = |name: &str, err: Error| {
+        log(format!("{name} failed: {err}"));
+        println!("NOTE: phase {name} failed: {err}");
+    };
     if phase("aps-burst") {
         let started = Instant::now();
-        for &n in &opts.peer_burst_sizes {
-            let rec = aps_burst(&target, &mut ctl, &opts.peers_dir, n, samples)?;
-            emit(&rec);
-            records.push(rec);
+        let script = format!("{}/apscheduler_peer.py", opts.peers_dir);
+        if std::path::Path::new(&script).exists() {
+            for &n in &opts.peer_burst_sizes {
+                match aps_burst(&target, &mut ctl, &opts.peers_dir, n, samples) {
+                    Ok(rec) => {
+                        emit(&rec);
+                        records.push(rec);
+                    }
+                    Err(err) => peer_failed("aps-burst", err),
+                }
+            }
+        } else {
+            peer_failed("aps-burst", format!("{script} does not exist").into());
         }
         timed("aps-burst", started);
     }
@@ -624,18 +638,27 @@ fn run(args: &[String]) -> Res<()> {
         let logfile = opts.pgagent_log.clone().unwrap_or_else(|| format!("{host}/pgagent.log"));
         let peer = PgAgent { script: format!("{}/pgagent_peer.sh", opts.peers_dir), target: target.clone() };
         clear_ws(&mut ctl)?;
-        peer.call(&["start"], &[logfile.as_str()])?;
         let outcome = (|| -> Res<()> {
-            for &n in &opts.pgagent_burst_sizes {
-                let rec = pgagent_burst(&target, &peer, n, samples)?;
-                emit(&rec);
-                records.push(rec);
+            if !std::path::Path::new(&peer.script).exists() {
+                return Err(format!("{} does not exist", peer.script).into());
             }
-            Ok(())
+            peer.call(&["start"], &[logfile.as_str()])?;
+            let bursts = (|| -> Res<()> {
+                for &n in &opts.pgagent_burst_sizes {
+                    let rec = pgagent_burst(&target, &peer, n, samples)?;
+                    emit(&rec);
+                    records.push(rec);
+                }
+                Ok(())
+            })();
+            let stopped = peer.call(&["stop"], &[]);
+            // With the daemon gone its connections are free: remove any jobs a failed clear left.
+            let cleared = peer.call(&["clear"], &[]);
+            bursts.and(stopped).and(cleared).map(|_| ())
         })();
-        let stopped = peer.call(&["stop"], &[]);
-        outcome?;
-        stopped?;
+        if let Err(err) = outcome {
+            peer_failed("pgagent-burst", err);
+        }
         timed("pgagent-burst", started);
     }
     if phase("steady") {
@@ -1274,14 +1297,26 @@ fn pgagent_burst(target: &Target, peer: &PgAgent, n: usize, samples: Option<&str
     while listener.matched() < n && Utc::now() < clear_at {
         thread::sleep(Duration::from_millis(100));
     }
-    peer.call(&["clear"], &[])?;
+    // pgAgent may hold every connection slot (it opens one or two per running job), so clear
+    // is retried; if it still fails, the phase's end clears again after `stop`.
+    let mut cleared = false;
+    for attempt in 1..=5 {
+        match peer.call(&["clear"], &[]) {
+            Ok(_) => {
+                cleared = true;
+                break;
+            }
+            Err(err) => log(format!("pgagent-burst N={n}: clear attempt {attempt}: {err}")),
+        }
+        thread::sleep(Duration::from_secs(2));
+    }
     let grace = Instant::now() + Duration::from_secs(15);
     while listener.matched() < n && Instant::now() < grace {
         thread::sleep(Duration::from_millis(100));
     }
     let receipts = listener.stop_and_finish()?;
     let mut pairs = peer_record("pgagent", n, &receipts, due, setup_ms, samples)?;
-    pairs.push(("cleared_ms", f1(ms_between(Utc::now(), due))));
+    pairs.push(("cleared_ms", if cleared { f1(ms_between(Utc::now(), due)) } else { "failed".into() }));
     Ok(record(&pairs))
 }
 
@@ -1801,7 +1836,7 @@ fn render(records: &[Record], runs: usize) {
     ns.dedup();
     ns.retain(|&n| by("burst", "ws", n).is_some());
     if !ns.is_empty() {
-        println!("Ratios (same run): workflow_scheduler fires/s ÷ the reference SQL's; each peer's drain ÷ workflow_scheduler's.\n");
+        println!("Ratios of the figures above: workflow_scheduler fires/s ÷ the reference SQL's; each peer's drain ÷ workflow_scheduler's.\n");
         println!(
             "| N | ws ÷ sql_reference fires/s | pg_cron ÷ ws drain | apscheduler ÷ ws drain | pgagent ÷ ws drain |"
         );
