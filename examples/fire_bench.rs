@@ -745,7 +745,16 @@ impl Create {
                 &[],
             )?
             .get(0);
-        Ok(if many {
+        // Another branch adds it: use it only if a call of the expected shape works.
+        let usable = many
+            && ctl
+                .execute(
+                    "SELECT workflow_scheduler.schedule_add_many('{}'::uuid[], '{}'::jsonb[], 1, 1, '{}'::jsonb[])",
+                    &[],
+                )
+                .map_err(|err| log(format!("schedule_add_many is installed but not usable here: {err}")))
+                .is_ok();
+        Ok(if usable {
             Create::AddMany
         } else if n <= 10_000 {
             Create::Add
