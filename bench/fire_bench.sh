@@ -54,7 +54,11 @@ esac
 extra_conf=()
 [ "${QUIET_LOG:-0}" = 1 ] && extra_conf+=("log_min_messages = fatal")
 
-cleanup() { bash "$root/scripts/cluster.sh" stop "$dir" || true; }
+cleanup() {
+    # A pgAgent daemon the client started, if the client died before stopping it.
+    [ -f "$root/bench/peers/pgagent_peer.sh" ] && { bash "$root/bench/peers/pgagent_peer.sh" stop "$dir" "$port" bench || true; }
+    bash "$root/scripts/cluster.sh" stop "$dir" || true
+}
 trap cleanup EXIT INT TERM
 
 psql_bench() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres "$@"; }
