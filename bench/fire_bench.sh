@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Firing benchmark: workflow_scheduler and pg_cron 1.4.2 side by side, in the same cluster and
-# the same run (see examples/fire_bench.rs for what each phase measures).
+# Firing benchmark: workflow_scheduler, the reference set-based SQL, pg_cron 1.4.2, APScheduler and
+# pgAgent side by side, in the same cluster and the same run (see examples/fire_bench.rs for what
+# each phase measures).
 #
 # Usage: bench/fire_bench.sh            (as root on Debian 12, with the extension installed into
 #                                         the system PostgreSQL 15; installs postgresql-15-cron)
 # Env:
-#   RUNS=2                 runs (about 6 min each), each in a fresh throwaway cluster; medians at the end
+#   RUNS=2                 runs (about 15 min each), each in a fresh throwaway cluster; medians at the end
 #   PGCRON_MODE=libpq      pg_cron runs jobs over libpq to the unix socket (cron.host = socket dir);
 #                          bgw: cron.use_background_workers = on instead
 #   QUIET_LOG=0            1 adds log_min_messages = fatal (hides the LOG-level audit lines; for
 #                          measuring their cost only, the default run logs everything)
-#   FIRE_BENCH_ARGS=...    extra options for fire_bench run (--phases, --burst-sizes, --steady, ...)
+#   FIRE_BENCH_ARGS=...    extra options for fire_bench run (--phases, --burst-sizes, --steady,
+#                          --peer-burst-sizes, --pgagent-burst-sizes, --ws-settings, ...)
+#   PEER_PYTHON=python3    the interpreter for bench/peers/apscheduler_peer.py
+#   CHARTS_DIR=docs/img/bench   where bench/charts.py (if present) writes the charts
 #   BENCH_DIR=/tmp/wsfb    cluster directory (short: it holds the socket); PORT=54329
 #   RESULTS=/tmp/fire_bench-results   per-run output and server logs
 #   CARGO_TARGET_DIR=/tmp/bench-target
@@ -24,6 +28,7 @@ mode="${PGCRON_MODE:-libpq}"
 dir="${BENCH_DIR:-/tmp/wsfb}"
 port="${PORT:-54329}"
 results="${RESULTS:-/tmp/fire_bench-results}"
+charts_dir="${CHARTS_DIR:-$root/docs/img/bench}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/tmp/bench-target}"
 PG_BIN=/usr/lib/postgresql/15/bin
 
@@ -49,13 +54,17 @@ esac
 extra_conf=()
 [ "${QUIET_LOG:-0}" = 1 ] && extra_conf+=("log_min_messages = fatal")
 
-cleanup() { bash "$root/scripts/cluster.sh" stop "$dir" || true; }
+cleanup() {
+    # A pgAgent daemon the client started, if the client died before stopping it.
+    [ -f "$root/bench/peers/pgagent_peer.sh" ] && { bash "$root/bench/peers/pgagent_peer.sh" stop "$dir" "$port" bench || true; }
+    bash "$root/scripts/cluster.sh" stop "$dir" || true
+}
 trap cleanup EXIT INT TERM
 
 psql_bench() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres "$@"; }
 
 mkdir -p "$results"
-rm -f "$results"/run-*.txt "$results"/server-*.log
+rm -rf "$results"/run-*.txt "$results"/server-*.log "$results"/pgagent-*.log "$results"/samples
 for run in $(seq 1 "$runs"); do
     echo "=== run $run of $runs (pg_cron mode: $mode) ===" >&2
     bash "$root/scripts/cluster.sh" start "$dir" "$port" \
@@ -71,7 +80,8 @@ for run in $(seq 1 "$runs"); do
         echo "# run $run, $(date -u +%FT%TZ), pg_cron mode $mode, host $(hostname), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
         echo "# workflow_scheduler.so md5 $(md5sum /usr/lib/postgresql/15/lib/workflow_scheduler.so | cut -d' ' -f1), $(stat -c '%y' /usr/lib/postgresql/15/lib/workflow_scheduler.so)"
         # shellcheck disable=SC2086
-        "$bench" run "$dir" "$port" bench ${FIRE_BENCH_ARGS:-}
+        "$bench" run "$dir" "$port" bench --samples-dir "$results/samples/run-$run" \
+            --peers-dir "$root/bench/peers" --pgagent-log "$results/pgagent-$run.log" ${FIRE_BENCH_ARGS:-}
     } | tee "$out"
     echo "load average after run $run: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out"
     bash "$root/scripts/cluster.sh" stop "$dir"
@@ -94,6 +104,10 @@ for run in $(seq 1 "$runs"); do
     } | tee -a "$out"
 done
 
+if [ -f "$here/charts.py" ]; then
+    echo "charts: python3 bench/charts.py $results $charts_dir" >&2
+    python3 "$here/charts.py" "$results" "$charts_dir" || echo "WARNING: bench/charts.py failed" >&2
+fi
 if [ "$runs" -gt 1 ]; then
     echo
     echo "=== medians over $runs runs ==="
