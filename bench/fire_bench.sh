@@ -13,6 +13,8 @@
 #                          measuring their cost only, the default run logs everything)
 #   FIRE_BENCH_ARGS=...    extra options for fire_bench run (--phases, --burst-sizes, --steady,
 #                          --peer-burst-sizes, --pgagent-burst-sizes, --ws-settings, ...)
+#   MAX_CONNECTIONS=2100   pgAgent holds two connections per running job and loses the jobs it
+#                          cannot connect for: 2 N + 20 for its N = 1,000 burst
 #   PEER_PYTHON=python3    the interpreter for bench/peers/apscheduler_peer.py
 #   CHARTS_DIR=docs/img/bench   where bench/charts.py (if present) writes the charts
 #   BENCH_DIR=/tmp/wsfb    cluster directory (short: it holds the socket); PORT=54329
@@ -70,6 +72,7 @@ for run in $(seq 1 "$runs"); do
     bash "$root/scripts/cluster.sh" start "$dir" "$port" \
         "shared_preload_libraries = 'workflow_scheduler,pg_cron'" \
         "max_worker_processes = 40" \
+        "max_connections = ${MAX_CONNECTIONS:-2100}" \
         "workflow_scheduler.database_name = 'bench'" \
         "cron.database_name = 'bench'" \
         "${cron_conf[@]}" "${extra_conf[@]}" >&2
