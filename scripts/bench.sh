@@ -9,6 +9,8 @@
 #   6. execution_claim + execution_complete, vs plain UPDATE ... SKIP LOCKED (bench/claim_bench.sh)
 #   7. schedule_overview, scheduler_status() and retention at 100,000 schedules, vs plain reads
 #      of the table and pg_cron's cleanup DELETE (bench/operations_bench.sh)
+#   8. bulk creation: 1,000,000 schedules through schedule_add_many, vs a plain INSERT ... SELECT
+#      of the same rows and schedule_add one at a time (bench/bulk_add_bench.sh)
 # Figures are recorded by hand in docs/benchmarks.md. Expects `make install` to have run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +35,6 @@ bash bench/claim_bench.sh
 echo
 echo "== 7. operations: overview, status, retention"
 bash bench/operations_bench.sh
+echo
+echo "== 8. bulk creation: schedule_add_many"
+bash bench/bulk_add_bench.sh

@@ -76,6 +76,7 @@ SELECT s.schedule_id,
 COMMENT ON VIEW workflow_scheduler.schedule_overview IS 'What runs when: each visible schedule''s state, rule in English, next run in its zone, last status and counts.';
 COMMENT ON FUNCTION workflow_scheduler.schedule_to_json(workflow_scheduler.workflow_schedules) IS 'A schedule row as the JSON the schedule functions return.';
 COMMENT ON FUNCTION workflow_scheduler.schedule_add(uuid, jsonb, bigint, bigint, jsonb) IS 'Creates a schedule owned by the calling role; returns it.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_add_many(uuid[], jsonb[], bigint, bigint, jsonb[]) IS 'Creates many schedules in one call, all or nothing, each as schedule_add would; returns their ids in input order.';
 COMMENT ON FUNCTION workflow_scheduler.schedule_update(uuid, jsonb, bigint) IS 'Replaces a schedule''s configuration and recomputes its next run.';
 COMMENT ON FUNCTION workflow_scheduler.schedule_remove(uuid, bigint) IS 'Deactivates a schedule and keeps its history; true if it was active.';
 COMMENT ON FUNCTION workflow_scheduler.schedule_get(uuid) IS 'One schedule as JSON.';

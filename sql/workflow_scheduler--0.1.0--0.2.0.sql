@@ -396,6 +396,21 @@ AS 'MODULE_PATHNAME', 'schedule_backfill_wrapper';
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_trigger(uuid, jsonb, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_backfill(uuid, timestamptz, timestamptz, integer, bigint) FROM PUBLIC;
 
+-- Bulk creation: each element as schedule_add would create it, all or nothing.
+CREATE FUNCTION workflow_scheduler.schedule_add_many(
+    workflow_ids uuid[],
+    schedule_configs jsonb[],
+    user_id bigint,
+    community_id bigint,
+    context_data jsonb[] DEFAULT NULL
+) RETURNS TABLE (ordinality bigint, schedule_id uuid, next_execution_at timestamp with time zone)
+VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'schedule_add_many_wrapper';
+
+REVOKE EXECUTE ON FUNCTION workflow_scheduler.schedule_add_many(uuid[], jsonb[], bigint, bigint, jsonb[]) FROM PUBLIC;
+
 -- Retention.
 -- Retention deletes finished executions oldest first.
 CREATE INDEX executions_finished_idx ON workflow_scheduler.workflow_schedule_executions (triggered_at)
@@ -607,6 +622,7 @@ COMMENT ON VIEW workflow_scheduler.hook_status IS 'Per hook: deliveries waiting,
 COMMENT ON VIEW workflow_scheduler.schedule_overview IS 'What runs when: each visible schedule''s state, rule in English, next run in its zone, last status and counts.';
 COMMENT ON FUNCTION workflow_scheduler.schedule_to_json(workflow_scheduler.workflow_schedules) IS 'A schedule row as the JSON the schedule functions return.';
 COMMENT ON FUNCTION workflow_scheduler.schedule_add(uuid, jsonb, bigint, bigint, jsonb) IS 'Creates a schedule owned by the calling role; returns it.';
+COMMENT ON FUNCTION workflow_scheduler.schedule_add_many(uuid[], jsonb[], bigint, bigint, jsonb[]) IS 'Creates many schedules in one call, all or nothing, each as schedule_add would; returns their ids in input order.';
 COMMENT ON FUNCTION workflow_scheduler.schedule_update(uuid, jsonb, bigint) IS 'Replaces a schedule''s configuration and recomputes its next run.';
 COMMENT ON FUNCTION workflow_scheduler.schedule_remove(uuid, bigint) IS 'Deactivates a schedule and keeps its history; true if it was active.';
 COMMENT ON FUNCTION workflow_scheduler.schedule_get(uuid) IS 'One schedule as JSON.';

@@ -32,6 +32,18 @@ pub enum ApiError {
     HookNotFound(String),
     /// A delivery that does not exist.
     DeliveryNotFound(String),
+    /// A required argument given as NULL: its name.
+    NullArgument(&'static str),
+    /// Array arguments whose lengths differ: what they are.
+    ArrayLengths(String),
+    /// More elements than one call takes: (how many were given, the limit).
+    TooMany(usize, usize),
+    /// Element `index` (1-based) of `count` failed: its own error, SQLSTATE and all.
+    InBatch {
+        index: usize,
+        count: usize,
+        err: Box<ApiError>,
+    },
 }
 
 impl From<ScheduleError> for ApiError {
@@ -55,6 +67,10 @@ impl ApiError {
             ApiError::HookExists(_) => PgSqlErrorCode::ERRCODE_DUPLICATE_OBJECT,     // 42710
             ApiError::HookNotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,      // P0002
             ApiError::DeliveryNotFound(_) => PgSqlErrorCode::ERRCODE_NO_DATA_FOUND,  // P0002
+            ApiError::NullArgument(_) => PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, // 22004
+            ApiError::ArrayLengths(_) => PgSqlErrorCode::ERRCODE_ARRAY_ELEMENT_ERROR, // 2202E array_subscript_error
+            ApiError::TooMany(..) => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED, // 54000
+            ApiError::InBatch { err, .. } => err.sqlstate(),
         }
     }
 
@@ -77,6 +93,12 @@ impl ApiError {
             ApiError::HookExists(name) => format!("Hook already exists: {name}"),
             ApiError::HookNotFound(name) => format!("Hook not found: {name}"),
             ApiError::DeliveryNotFound(id) => format!("Delivery not found: {id}"),
+            ApiError::NullArgument(name) => format!("Invalid argument: {name} must not be null"),
+            ApiError::ArrayLengths(what) => format!("Invalid argument: {what}"),
+            ApiError::TooMany(given, limit) => {
+                format!("Too many schedules in one call: {given} (at most {limit}; load more in several calls)")
+            }
+            ApiError::InBatch { index, count, err } => format!("schedule {index} of {count}: {}", err.message()),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! SELECT only, never a table write.
 
 mod access;
+mod bulk;
 mod due;
 mod executions;
 mod hooks;

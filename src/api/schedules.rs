@@ -21,6 +21,7 @@ use crate::pg::cron_cache::with_cron_cache;
 use crate::pg::jsonb_arg::JsonbArg;
 use crate::pg::shmem::wake_worker_on_commit;
 use crate::pg::time_conv::transaction_now;
+use crate::store::hooks::hook_exists;
 use crate::store::schedules::{self as store, LockedSchedule};
 
 /// Creates a schedule owned by the calling role and returns it as JSON.
@@ -35,50 +36,91 @@ fn schedule_add(
 ) -> JsonB {
     let caller = enter();
     let now = transaction_now();
-    let failure = |err: ApiError| -> ! {
-        log_failure("schedule_create", community_id, user_id, &err);
-        raise(err)
-    };
-    let Some(workflow_id) = workflow_id else {
-        failure(invalid("workflow_id must not be null"));
-    };
-    let planned = read_json(context_data, "context_data", json!({})).and_then(|context| {
-        validate_context_data(&context)?;
-        let config = parse_config(schedule_config, now)?;
-        let plan = with_cron_cache(|cache| plan_create(&config, cache, now))?;
-        Ok((config, plan, context))
-    });
-    let (config, plan, context) = planned.unwrap_or_else(|err| failure(err.into()));
-    let next = plan.next_execution_at;
     let owner_role = caller.role_name();
-
-    let schedule = with_extension_rights(|| {
-        check_hook(&config).unwrap_or_else(|err| failure(err));
+    let (schedule, next) = with_extension_rights(|| {
+        let planned =
+            plan_schedule(workflow_id, schedule_config, context_data, now, &mut hook_exists).unwrap_or_else(|err| {
+                log_failure("schedule_create", community_id, user_id, &err);
+                raise(err)
+            });
         let schedule = store::insert_schedule(&store::NewSchedule {
-            workflow_id,
-            config: &config,
-            next_execution_at: next,
-            anchor_at: plan.anchor_at,
-            context_data: context,
+            workflow_id: planned.workflow_id,
+            config: &planned.config,
+            next_execution_at: planned.next_execution_at,
+            anchor_at: planned.anchor_at,
+            context_data: planned.context,
             community_id,
             user_id,
             owner_role: &owner_role,
         });
         let schedule_id = schedule.0["schedule_id"].as_str().unwrap_or_default().to_string();
-        audit::record(
-            &AuditEvent::audit("schedule_create", "SUCCESS", Some(schedule_id.clone()))
-                .by(community_id, user_id)
-                .with("schedule_id", schedule_id)
-                .with("workflow_id", workflow_id.to_string())
-                .with("schedule_type", config.kind.as_str())
-                .with("owner_role", owner_role.as_str()),
-        );
-        schedule
+        audit::record(&created_event(
+            schedule_id,
+            planned.workflow_id,
+            &planned.config,
+            &owner_role,
+            community_id,
+            user_id,
+        ));
+        (schedule, planned.next_execution_at)
     });
     if let Some(next) = next {
         wake_worker_on_commit(next);
     }
     schedule
+}
+
+/// A schedule_add call's arguments validated and planned, not yet written.
+pub(crate) struct PlannedSchedule {
+    pub workflow_id: Uuid,
+    pub config: ScheduleConfig,
+    pub next_execution_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub anchor_at: chrono::DateTime<chrono::Utc>,
+    pub context: Value,
+}
+
+/// What schedule_add and schedule_add_many both run on each schedule's arguments, so that they
+/// accept and refuse exactly the same inputs, in the same order. `hook_exists` answers whether
+/// a hook exists (schedule_add_many asks once per name). Runs with the extension's rights.
+pub(crate) fn plan_schedule(
+    workflow_id: Option<Uuid>,
+    schedule_config: Option<JsonbArg>,
+    context_data: Option<JsonbArg>,
+    now: chrono::DateTime<chrono::Utc>,
+    hook_exists: &mut impl FnMut(&str) -> bool,
+) -> Result<PlannedSchedule, ApiError> {
+    let Some(workflow_id) = workflow_id else {
+        return Err(invalid("workflow_id must not be null"));
+    };
+    let context = read_json(context_data, "context_data", json!({}))?;
+    validate_context_data(&context)?;
+    let config = parse_config(schedule_config, now)?;
+    let plan = with_cron_cache(|cache| plan_create(&config, cache, now))?;
+    check_hook(&config, hook_exists)?;
+    Ok(PlannedSchedule {
+        workflow_id,
+        next_execution_at: plan.next_execution_at,
+        anchor_at: plan.anchor_at,
+        config,
+        context,
+    })
+}
+
+/// The `schedule_create` audit event of one new schedule.
+pub(crate) fn created_event(
+    schedule_id: String,
+    workflow_id: Uuid,
+    config: &ScheduleConfig,
+    owner_role: &str,
+    community_id: Option<i64>,
+    user_id: Option<i64>,
+) -> AuditEvent {
+    AuditEvent::audit("schedule_create", "SUCCESS", Some(schedule_id.clone()))
+        .by(community_id, user_id)
+        .with("schedule_id", schedule_id)
+        .with("workflow_id", workflow_id.to_string())
+        .with("schedule_type", config.kind.as_str())
+        .with("owner_role", owner_role)
 }
 
 /// Replaces a schedule's configuration and recomputes its next execution.
@@ -107,7 +149,7 @@ fn schedule_update(schedule_id: Option<Uuid>, schedule_config: Option<JsonbArg>,
         });
         let (config, plan) = planned
             .map_err(ApiError::from)
-            .and_then(|planned| check_hook(&planned.0).map(|()| planned))
+            .and_then(|planned| check_hook(&planned.0, &mut hook_exists).map(|()| planned))
             .unwrap_or_else(|err| {
                 log_failure("schedule_update", current.community_id, user_id, &err);
                 raise(err)
@@ -192,9 +234,9 @@ pub(crate) fn parse_config(
 
 /// A hook the config names must exist (any role may name any hook). Checked when the schedule
 /// is saved; a hook removed later only means its fires get no delivery.
-fn check_hook(config: &ScheduleConfig) -> Result<(), ApiError> {
+fn check_hook(config: &ScheduleConfig, hook_exists: &mut impl FnMut(&str) -> bool) -> Result<(), ApiError> {
     match &config.hook {
-        Some(name) if !crate::store::hooks::hook_exists(name) => Err(invalid(&format!("hook '{name}' does not exist"))),
+        Some(name) if !hook_exists(name) => Err(invalid(&format!("hook '{name}' does not exist"))),
         _ => Ok(()),
     }
 }

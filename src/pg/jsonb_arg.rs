@@ -6,7 +6,7 @@
 //! answers 22023 like for any other bad input.
 
 use pgrx::callconv::{Arg, ArgAbi};
-use pgrx::datum::FromDatum;
+use pgrx::datum::{Datum, FromDatum, UnboxDatum};
 use pgrx::nullable::Nullable;
 use pgrx::pg_sys;
 use serde_json::Value;
@@ -46,6 +46,20 @@ unsafe impl<'fcx> ArgAbi<'fcx> for JsonbArg {
 
     unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
         unsafe { arg.unbox_arg_using_from_datum() }.into()
+    }
+}
+
+// An element of a `jsonb[]` argument (schedule_add_many), parsed the same way.
+unsafe impl UnboxDatum for JsonbArg {
+    type As<'src> = JsonbArg;
+
+    unsafe fn unbox<'src>(datum: Datum<'src>) -> JsonbArg
+    where
+        Self: 'src,
+    {
+        // The array iterator hands over non-null elements only.
+        unsafe { JsonbArg::from_polymorphic_datum(datum.sans_lifetime(), false, pg_sys::JSONBOID) }
+            .expect("a non-null jsonb element")
     }
 }
 

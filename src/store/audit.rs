@@ -32,6 +32,7 @@ pub fn insert(event: &AuditEvent) {
 pub struct AuditRows {
     event_type: Vec<&'static str>,
     community_id: Vec<Option<i64>>,
+    user_id: Vec<Option<i64>>,
     schedule_id: Vec<Option<String>>,
     action: Vec<&'static str>,
     result: Vec<&'static str>,
@@ -43,6 +44,7 @@ impl AuditRows {
         self.details.push(JsonB(event.details_json()));
         self.event_type.push(event.event_type.as_str());
         self.community_id.push(event.community_id);
+        self.user_id.push(event.user_id);
         self.schedule_id.push(event.schedule_id);
         self.action.push(event.action);
         self.result.push(event.result);
@@ -55,18 +57,20 @@ impl AuditRows {
         }
         kept_plans::execute(
             "INSERT INTO workflow_scheduler.audit_log
-                 (event_type, community_id, schedule_id, action, result, details)
+                 (event_type, community_id, user_id, schedule_id, action, result, details)
              SELECT * FROM ROWS FROM (
                  pg_catalog.unnest($1::text[]),
                  pg_catalog.unnest($2::bigint[]),
-                 pg_catalog.unnest($3::uuid[]),
-                 pg_catalog.unnest($4::text[]),
+                 pg_catalog.unnest($3::bigint[]),
+                 pg_catalog.unnest($4::uuid[]),
                  pg_catalog.unnest($5::text[]),
-                 pg_catalog.unnest($6::jsonb[])
+                 pg_catalog.unnest($6::text[]),
+                 pg_catalog.unnest($7::jsonb[])
              )",
             &[
                 take(&mut self.event_type).into(),
                 take(&mut self.community_id).into(),
+                take(&mut self.user_id).into(),
                 take(&mut self.schedule_id).into(),
                 take(&mut self.action).into(),
                 take(&mut self.result).into(),

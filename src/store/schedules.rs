@@ -1,5 +1,7 @@
 //! The statements the schedule functions run on `workflow_schedules`.
 
+use std::mem::take;
+
 use chrono::{DateTime, Utc};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -119,6 +121,116 @@ pub fn insert_schedule(new: &NewSchedule) -> JsonB {
     )
     .unwrap_or_else(|err| spi_failed(err))
     .unwrap_or_else(|| pgrx::error!("workflow_scheduler: INSERT returned no row"))
+}
+
+/// Many new schedules, column-wise, written by one statement (schedule_add_many). Each row is
+/// what `insert_schedule` would write for the same values.
+#[derive(Default)]
+pub struct NewSchedules {
+    schedule_id: Vec<Uuid>,
+    workflow_id: Vec<Uuid>,
+    kind: Vec<&'static str>,
+    cron_expression: Vec<Option<String>>,
+    interval_seconds: Vec<Option<i32>>,
+    scheduled_time: Vec<Option<TimestampWithTimeZone>>,
+    timezone: Vec<String>,
+    next_execution_at: Vec<Option<TimestampWithTimeZone>>,
+    max_executions: Vec<Option<i32>>,
+    context_data: Vec<JsonB>,
+    overlap: Vec<&'static str>,
+    max_runtime_seconds: Vec<Option<i32>>,
+    hook: Vec<Option<String>>,
+    start_at: Vec<Option<TimestampWithTimeZone>>,
+    end_at: Vec<Option<TimestampWithTimeZone>>,
+    grace_seconds: Vec<Option<i32>>,
+    anchor_at: Vec<TimestampWithTimeZone>,
+}
+
+impl NewSchedules {
+    /// Buffers one schedule; `new`'s community, user and owner are the statement's, not its own.
+    pub fn push(&mut self, schedule_id: Uuid, new: NewSchedule) {
+        let config = new.config;
+        self.schedule_id.push(schedule_id);
+        self.workflow_id.push(new.workflow_id);
+        self.kind.push(config.kind.as_str());
+        self.cron_expression.push(config.cron_expression.clone());
+        self.interval_seconds.push(config.interval_seconds);
+        self.scheduled_time.push(config.scheduled_time.map(from_utc));
+        self.timezone.push(config.timezone.clone());
+        self.next_execution_at.push(new.next_execution_at.map(from_utc));
+        self.max_executions.push(config.max_executions);
+        self.context_data.push(JsonB(new.context_data));
+        self.overlap.push(config.overlap.as_str());
+        self.max_runtime_seconds.push(config.max_runtime_seconds);
+        self.hook.push(config.hook.clone());
+        self.start_at.push(config.start_at.map(from_utc));
+        self.end_at.push(config.end_at.map(from_utc));
+        self.grace_seconds.push(config.grace_seconds);
+        self.anchor_at.push(from_utc(new.anchor_at));
+    }
+
+    /// Inserts every buffered schedule, created by `user_id` for `community_id` and owned by
+    /// `owner_role`; the buffers are handed to Postgres without copying.
+    pub fn insert_all(&mut self, community_id: Option<i64>, user_id: Option<i64>, owner_role: &str) {
+        if self.schedule_id.is_empty() {
+            return;
+        }
+        Spi::run_with_args(
+            "INSERT INTO workflow_scheduler.workflow_schedules
+                 (schedule_id, workflow_id, schedule_type, cron_expression, interval_seconds,
+                  scheduled_time, timezone, next_execution_at, is_active, max_executions, context_data,
+                  community_id, created_by, updated_by, owner_role, overlap, max_runtime_seconds, hook,
+                  start_at, end_at, grace_seconds, anchor_at)
+             SELECT r.schedule_id, r.workflow_id, r.schedule_type, r.cron_expression, r.interval_seconds,
+                    r.scheduled_time, r.timezone, r.next_execution_at, r.next_execution_at IS NOT NULL,
+                    r.max_executions, r.context_data, $18, $19, $19, $20, r.overlap,
+                    r.max_runtime_seconds, r.hook, r.start_at, r.end_at, r.grace_seconds, r.anchor_at
+               FROM ROWS FROM (
+                   pg_catalog.unnest($1::uuid[]),
+                   pg_catalog.unnest($2::uuid[]),
+                   pg_catalog.unnest($3::text[]),
+                   pg_catalog.unnest($4::text[]),
+                   pg_catalog.unnest($5::integer[]),
+                   pg_catalog.unnest($6::timestamptz[]),
+                   pg_catalog.unnest($7::text[]),
+                   pg_catalog.unnest($8::timestamptz[]),
+                   pg_catalog.unnest($9::integer[]),
+                   pg_catalog.unnest($10::jsonb[]),
+                   pg_catalog.unnest($11::text[]),
+                   pg_catalog.unnest($12::integer[]),
+                   pg_catalog.unnest($13::text[]),
+                   pg_catalog.unnest($14::timestamptz[]),
+                   pg_catalog.unnest($15::timestamptz[]),
+                   pg_catalog.unnest($16::integer[]),
+                   pg_catalog.unnest($17::timestamptz[])
+               ) AS r (schedule_id, workflow_id, schedule_type, cron_expression, interval_seconds,
+                       scheduled_time, timezone, next_execution_at, max_executions, context_data,
+                       overlap, max_runtime_seconds, hook, start_at, end_at, grace_seconds, anchor_at)",
+            &[
+                take(&mut self.schedule_id).into(),
+                take(&mut self.workflow_id).into(),
+                take(&mut self.kind).into(),
+                take(&mut self.cron_expression).into(),
+                take(&mut self.interval_seconds).into(),
+                take(&mut self.scheduled_time).into(),
+                take(&mut self.timezone).into(),
+                take(&mut self.next_execution_at).into(),
+                take(&mut self.max_executions).into(),
+                take(&mut self.context_data).into(),
+                take(&mut self.overlap).into(),
+                take(&mut self.max_runtime_seconds).into(),
+                take(&mut self.hook).into(),
+                take(&mut self.start_at).into(),
+                take(&mut self.end_at).into(),
+                take(&mut self.grace_seconds).into(),
+                take(&mut self.anchor_at).into(),
+                community_id.into(),
+                user_id.into(),
+                owner_role.into(),
+            ],
+        )
+        .unwrap_or_else(|err| spi_failed(err));
+    }
 }
 
 /// Locks the row for the rest of the transaction, so concurrent changes serialise.

@@ -3,6 +3,7 @@
 //! tests in `tests/`.
 //!
 //! - `api`: every function, every error (SQLSTATE, message, nothing written), conformance;
+//! - `bulk`: schedule_add_many against schedule_add: same rows, audit rows and errors;
 //! - `firing`: the due pass through `schedule_check_due()`: fire, miss, coalesce, limit, broken
 //!   row, with their execution and audit rows;
 //! - `lifecycle`: claims, leases, heartbeats, completions and the overlap policy;
@@ -14,6 +15,7 @@
 //!   them, and objects planted in `public` that must never run.
 
 mod api;
+mod bulk;
 mod firing;
 mod hooks;
 mod lifecycle;
