@@ -376,7 +376,8 @@ fn fire_one_and_read_log(client: &mut Client, listener: &mut Client) -> (String,
     let from = log_position();
     let workflow = new_workflow(client);
     let at = in_seconds(client, 0.5);
-    let schedule = add(client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
+    let schedule =
+        add(client, &workflow, &format!(r#"{{"schedule_type": "one_time", "scheduled_time": "{at}"}}"#), "{}");
     assert_eq!(collect(listener, &workflow, 1, Duration::from_secs(10)).len(), 1, "the schedule fired");
     let marker = format!("fire-events-marker-{workflow}");
     client.batch_execute(&format!("DO $$ BEGIN RAISE LOG '{marker}'; END $$")).unwrap();
