@@ -2,7 +2,9 @@
 # `make bench`: every benchmark, each with its peer measured in the same run.
 #   1. in-process next-time cost: scheduler_core vs croniter (bench/bench_next.sh)
 #   2. SQL schedule_next over 1,000,000 rows vs a builtin baseline (bench/schedule_next_sql.sh)
-#   3. firing: bursts, steady state and worker memory, vs pg_cron 1.4.2 (bench/fire_bench.sh)
+#   3. firing: bursts up to 100,000, steady state up to 1,000,000 schedules, worker CPU and memory,
+#      vs hand-written set-based SQL, pg_cron 1.4.2, APScheduler 3 and pgAgent; writes the charts
+#      in docs/img/bench (bench/fire_bench.sh)
 #   4. the slowest adversarial inputs of at most 10 KB, vs a trivial call (bench/input_bound.sh)
 #   5. HTTP hooks end to end, vs firing without hooks, pg_net (if installed) and a plain client
 #      loop (bench/delivery_bench.sh)
