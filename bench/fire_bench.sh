@@ -15,6 +15,8 @@
 #                          --peer-burst-sizes, --pgagent-burst-sizes, --ws-settings, ...)
 #   MAX_CONNECTIONS=2100   pgAgent holds two connections per running job and loses the jobs it
 #                          cannot connect for: 2 N + 20 for its N = 1,000 burst
+#   SHARED_BUFFERS=1GB     holds the 1,000,000 schedules with their indexes (the default 128MB
+#                          does not: every fire then reads its pages back from the OS)
 #   PEER_PYTHON=python3    the interpreter for bench/peers/apscheduler_peer.py
 #   CHARTS_DIR=docs/img/bench   where bench/charts.py (if present) writes the charts
 #   BENCH_DIR=/tmp/wsfb    cluster directory (short: it holds the socket); PORT=54329
@@ -73,6 +75,7 @@ for run in $(seq 1 "$runs"); do
         "shared_preload_libraries = 'workflow_scheduler,pg_cron'" \
         "max_worker_processes = 40" \
         "max_connections = ${MAX_CONNECTIONS:-2100}" \
+        "shared_buffers = ${SHARED_BUFFERS:-1GB}" \
         "workflow_scheduler.database_name = 'bench'" \
         "cron.database_name = 'bench'" \
         "${cron_conf[@]}" "${extra_conf[@]}" >&2
