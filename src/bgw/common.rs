@@ -17,19 +17,15 @@ use crate::store;
 const LOCK_TIMEOUT: &std::ffi::CStr = c"5s";
 
 /// Attaches the signal handlers and connects to `database` as the bootstrap superuser, with
-/// `search_path = pg_catalog, pg_temp` and a lock timeout for everything the worker runs, and
-/// generic plans for its kept statements (`pg::kept_plans`: planned once, not on every pass;
-/// each walks an index whatever its parameters). These override any `ALTER DATABASE` or
-/// `ALTER ROLE` setting.
+/// `search_path = pg_catalog, pg_temp` and a lock timeout for everything the worker runs. Both
+/// override any `ALTER DATABASE` or `ALTER ROLE` setting. `plan_cache_mode` stays `auto`: with
+/// generic plans forced, a plan made at an unlucky moment (statistics of a table just emptied
+/// or just grown) stayed until the next invalidation and tripled the worker's CPU.
 pub fn connect(database: &str) {
     keep_freed_memory();
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     BackgroundWorker::connect_worker_to_spi(Some(database), None);
-    let settings = [
-        (c"search_path", c"pg_catalog, pg_temp"),
-        (c"lock_timeout", LOCK_TIMEOUT),
-        (c"plan_cache_mode", c"force_generic_plan"),
-    ];
+    let settings = [(c"search_path", c"pg_catalog, pg_temp"), (c"lock_timeout", LOCK_TIMEOUT)];
     for (name, value) in settings {
         unsafe {
             pg_sys::SetConfigOption(
