@@ -42,8 +42,8 @@ pub fn claim_due(now: DateTime<Utc>, limit: i64) -> Vec<DueDelivery> {
     Spi::connect_mut(|client| {
         let table = kept_plans::run(
             client,
-            // = ANY (ARRAY(...)) rather than a join on the claimed ids: the worker's generic plan
-            // cannot know how many rows the claim returns, and on a join it may scan the table.
+            // = ANY (ARRAY(...)) rather than a join on the claimed ids: a generic plan of this kept
+            // statement cannot know how many rows the claim returns, and on a join it may scan.
             "UPDATE workflow_scheduler.deliveries AS d
                 SET next_attempt_at = $1 OPERATOR(pg_catalog.+)
                         pg_catalog.make_interval(secs => h.timeout_ms OPERATOR(pg_catalog./) 500.0 OPERATOR(pg_catalog.+) $3)
