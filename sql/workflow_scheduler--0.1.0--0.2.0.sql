@@ -32,6 +32,8 @@ ALTER TABLE workflow_scheduler.workflow_schedules
     ADD CONSTRAINT grace_seconds_not_negative CHECK (grace_seconds IS NULL OR grace_seconds >= 0);
 CREATE INDEX workflow_schedules_buffered_idx ON workflow_scheduler.workflow_schedules (buffered_for)
     WHERE buffered_for IS NOT NULL;
+-- No query used it, and every fire updated it (docs/benchmarks.md).
+DROP INDEX workflow_scheduler.workflow_schedules_schedule_type_idx;
 
 -- The execution lifecycle: claims with leases, timeouts, outcomes.
 ALTER TABLE workflow_scheduler.workflow_schedule_executions
@@ -46,7 +48,10 @@ ALTER TABLE workflow_scheduler.workflow_schedule_executions
     ADD COLUMN result jsonb,
     ADD COLUMN trigger_kind text NOT NULL DEFAULT 'scheduled',
     ADD CONSTRAINT trigger_kind_known CHECK (trigger_kind IN ('scheduled', 'manual', 'backfill')),
-    DROP CONSTRAINT one_execution_per_occurrence;
+    DROP CONSTRAINT one_execution_per_occurrence,
+    -- Executions are written only for a locked schedule, and schedules are never deleted: the
+    -- key's per-row check was a query per fire (docs/benchmarks.md).
+    DROP CONSTRAINT workflow_schedule_executions_schedule_id_fkey;
 CREATE UNIQUE INDEX one_execution_per_occurrence
     ON workflow_scheduler.workflow_schedule_executions (schedule_id, scheduled_for)
     WHERE trigger_kind <> 'manual';
