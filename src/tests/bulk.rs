@@ -87,7 +87,7 @@ mod tests {
     /// A stored schedule row as JSON, without what differs between any two schedules.
     fn stored(schedule_id: &str) -> Value {
         Spi::get_one_with_args::<JsonB>(
-            "SELECT to_jsonb(s) - '{id,schedule_id}'::text[] FROM workflow_scheduler.workflow_schedules AS s
+            "SELECT pg_catalog.to_jsonb(s) - '{id,schedule_id}'::text[] FROM workflow_scheduler.workflow_schedules AS s
               WHERE schedule_id = $1::uuid",
             &[schedule_id.into()],
         )
@@ -99,8 +99,8 @@ mod tests {
     /// The schedule's audit rows as JSON, without their ids and times.
     fn audit_of(schedule_id: &str) -> Vec<Value> {
         Spi::get_one_with_args::<JsonB>(
-            "SELECT coalesce(jsonb_agg(to_jsonb(a) - '{id,logged_at,schedule_id}'::text[]
-                                        || jsonb_build_object('details', a.details - 'schedule_id')), '[]')
+            "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) - '{id,logged_at,schedule_id}'::text[]
+                                        || pg_catalog.jsonb_build_object('details', a.details - 'schedule_id')), '[]')
                FROM workflow_scheduler.audit_log AS a WHERE schedule_id = $1::uuid",
             &[schedule_id.into()],
         )

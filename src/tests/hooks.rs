@@ -90,10 +90,11 @@ mod tests {
 
     /// No audit row holds a secret, a header value or the URL's query string.
     fn assert_audit_keeps_secrets(secrets: &[&str]) {
-        let text: String =
-            Spi::get_one("SELECT coalesce(string_agg(details::text, ' '), '') FROM workflow_scheduler.audit_log")
-                .unwrap()
-                .unwrap();
+        let text: String = Spi::get_one(
+            "SELECT coalesce(pg_catalog.string_agg(details::text, ' '), '') FROM workflow_scheduler.audit_log",
+        )
+        .unwrap()
+        .unwrap();
         for secret in secrets.iter().chain(&["whsec_", "t0k3n", "header-value"]) {
             assert!(!text.contains(secret), "an audit row holds {secret:?}: {text}");
         }
@@ -190,7 +191,7 @@ mod tests {
             ("'h', 'http://h.example', NULL, 100, '{\"X-A\": \"header-value\\n\"}'".to_string(), "Invalid hook headers: the value of header \"X-A\" contains a line break"),
             ("'h', 'http://h.example', NULL, 100, '{\"X-A\": \"1\", \"x-a\": \"2\"}'".to_string(), "Invalid hook headers: header \"x-a\" is given twice (as \"X-A\" too)"),
             ("'h', 'http://h.example', NULL, 100, (SELECT jsonb_object_agg('X-' || i, 'v') FROM generate_series(1, 33) AS i)".to_string(), "Invalid hook headers: 33 headers given; at most 32 are allowed"),
-            ("'h', 'http://h.example', NULL, 100, jsonb_build_object('X-Big', repeat('v', 8193))".to_string(), "Invalid hook headers: the value of header \"X-Big\" is 8193 bytes long; at most 8192 are allowed"),
+            ("'h', 'http://h.example', NULL, 100, pg_catalog.jsonb_build_object('X-Big', repeat('v', 8193))".to_string(), "Invalid hook headers: the value of header \"X-Big\" is 8193 bytes long; at most 8192 are allowed"),
             ("'h', 'http://h.example', NULL, 100, (repeat('{\"a\":', 200) || '1' || repeat('}', 200))::jsonb".to_string(), "Invalid hook headers: headers cannot be read"),
             ("'taken', 'http://h.example'".to_string(), "Hook already exists: taken"),
         ] {

@@ -118,8 +118,8 @@ mod tests {
         let second = trigger(&id, "{}");
         assert_ne!(first, second, "two calls in one transaction, two runs");
         let (kinds, statuses, region) = Spi::get_three_with_args::<Vec<String>, Vec<String>, String>(
-            "SELECT array_agg(trigger_kind ORDER BY triggered_at), array_agg(status ORDER BY triggered_at),
-                    (array_agg(trigger_data->>'region' ORDER BY triggered_at))[1]
+            "SELECT pg_catalog.array_agg(trigger_kind ORDER BY triggered_at), pg_catalog.array_agg(status ORDER BY triggered_at),
+                    (pg_catalog.array_agg(trigger_data->>'region' ORDER BY triggered_at))[1]
                FROM workflow_scheduler.workflow_schedule_executions WHERE schedule_id = $1::uuid",
             &[id.as_str().into()],
         )
@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(backfill(&id, start, end, 3), 3, "00:00, 01:00 and 03:00; 02:00 had one");
         assert_eq!(backfill(&id, start, end, 3), 0, "a second backfill finds nothing to fire");
         let (kinds, times) = Spi::get_two_with_args::<Vec<String>, Vec<String>>(
-            "SELECT array_agg(trigger_kind ORDER BY scheduled_for), array_agg(to_char(scheduled_for AT TIME ZONE 'UTC', 'HH24:MI') ORDER BY scheduled_for)
+            "SELECT pg_catalog.array_agg(trigger_kind ORDER BY scheduled_for), pg_catalog.array_agg(to_char(scheduled_for AT TIME ZONE 'UTC', 'HH24:MI') ORDER BY scheduled_for)
                FROM workflow_scheduler.workflow_schedule_executions WHERE schedule_id = $1::uuid",
             &[id.as_str().into()],
         )
@@ -278,7 +278,7 @@ mod tests {
         Spi::run_with_args(
             "INSERT INTO workflow_scheduler.workflow_schedule_executions
                  (execution_id, schedule_id, workflow_id, scheduled_for, triggered_at, status, trigger_data)
-             SELECT gen_random_uuid(), s.schedule_id, s.workflow_id, now() - v.age, now() - v.age, v.status, jsonb_build_object('n', v.n)
+             SELECT gen_random_uuid(), s.schedule_id, s.workflow_id, now() - v.age, now() - v.age, v.status, pg_catalog.jsonb_build_object('n', v.n)
                FROM workflow_scheduler.workflow_schedules AS s,
                     (VALUES (1, interval '40 days', 'completed'), (2, interval '40 days 1 minute', 'failed'),
                             (3, interval '40 days 2 minutes', 'triggered'), (4, interval '1 day', 'missed')) AS v(n, age, status)
@@ -297,7 +297,7 @@ mod tests {
         let deleted = Spi::get_one::<JsonB>("SELECT workflow_scheduler.run_maintenance()").unwrap().unwrap().0;
         assert_eq!(deleted, serde_json::json!({"executions": 1, "deliveries": 0, "audit_log": 1}));
         let left: Vec<String> = Spi::get_one_with_args::<Vec<String>>(
-            "SELECT array_agg(trigger_data->>'n' ORDER BY trigger_data->>'n') FROM workflow_scheduler.workflow_schedule_executions
+            "SELECT pg_catalog.array_agg(trigger_data->>'n' ORDER BY trigger_data->>'n') FROM workflow_scheduler.workflow_schedule_executions
               WHERE schedule_id = $1::uuid",
             &[id.as_str().into()],
         )
